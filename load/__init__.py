@@ -1,0 +1,1 @@
+"""burst-load: drive real bursts into OCI Queue / Streaming and report what the cluster did."""

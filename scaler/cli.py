@@ -1,0 +1,198 @@
+"""`burst-scaler`: serve (the KEDA external scaler), emulator (local OCI), demo (the story on one machine).
+
+Every flag can also be set through an environment variable named ``BURST_SCALER_<FLAG>`` (``--max-staleness`` →
+``BURST_SCALER_MAX_STALENESS``), which is how the Deployment in deploy/ configures the scaler. A flag on the
+command line wins over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from scaler import __version__
+from scaler.errors import ConfigError
+from scaler.settings import OciAuth, OciSettings, Settings, TlsSettings
+from scaler.telemetry import configure_logging
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "BURST_SCALER_"
+
+
+def _env_name(flag: str) -> str:
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def _add(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    *,
+    default: Any,
+    help: str,
+    type: Callable[[str], Any] = str,
+    **kwargs: Any,
+) -> None:
+    """Add a flag whose default comes from its environment variable when set."""
+    env = _env_name(flag)
+    raw = os.environ.get(env)
+    if raw is not None:
+        try:
+            default = type(raw)
+        except (TypeError, ValueError) as exc:
+            parser.error(f"environment variable {env}={raw!r} is invalid for {flag}: {exc}")
+    parser.add_argument(flag, default=default, type=type, help=f"{help} [env {env}; default: %(default)s]", **kwargs)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+def _add_oci_flags(parser: argparse.ArgumentParser) -> None:
+    _add(parser, "--oci-auth", default="config", help="how to authenticate to OCI", choices=[a.value for a in OciAuth])
+    _add(parser, "--oci-config", default="~/.oci/config", help="OCI CLI config file (auth mode config)")
+    _add(parser, "--oci-profile", default="DEFAULT", help="profile in the OCI config file")
+    _add(
+        parser,
+        "--oci-endpoint",
+        default=None,
+        help="send every Queue and Streaming call to this URL (the local emulator, or a private endpoint)",
+    )
+
+
+def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    _add(parser, "--address", default="0.0.0.0:6000", help="gRPC listen address HOST:PORT")
+    _add(
+        parser,
+        "--metrics-address",
+        default="0.0.0.0:8080",
+        help="Prometheus /metrics listen address HOST:PORT; 'off' disables it",
+    )
+    _add_oci_flags(parser)
+    _add(
+        parser,
+        "--max-staleness",
+        default=60.0,
+        type=_positive,
+        help="seconds the last good value is served after upstream failures, then UNAVAILABLE",
+    )
+    _add(parser, "--cache-ttl", default=1.0, type=_positive, help="seconds a read is shared before OCI is asked again")
+    _add(
+        parser,
+        "--push-interval",
+        default=1.0,
+        type=_positive,
+        help="seconds between refreshes of sources watched by StreamIsActive",
+    )
+    _add(
+        parser,
+        "--rpc-deadline",
+        default=1.0,
+        type=_positive,
+        help="longest an RPC waits for OCI when KEDA sets no deadline",
+    )
+    _add(parser, "--grace", default=10.0, type=float, help="seconds in-flight calls get to finish on SIGTERM")
+    _add(parser, "--tls-cert", default=None, help="server certificate (PEM); enables TLS")
+    _add(parser, "--tls-key", default=None, help="server private key (PEM)")
+    _add(parser, "--tls-client-ca", default=None, help="CA bundle (PEM) for client certificates; enables mTLS")
+    _add(parser, "--log-level", default="INFO", help="logging level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def oci_settings_from(args: argparse.Namespace) -> OciSettings:
+    return OciSettings(
+        auth=OciAuth(args.oci_auth),
+        config_file=Path(args.oci_config),
+        profile=args.oci_profile,
+        endpoint=args.oci_endpoint or None,
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Validate flag combinations and build the frozen Settings."""
+    tls = None
+    if args.tls_cert or args.tls_key or args.tls_client_ca:
+        if not (args.tls_cert and args.tls_key):
+            raise ConfigError("--tls-cert and --tls-key must be given together (and --tls-client-ca needs both)")
+        tls = TlsSettings(
+            cert_file=Path(args.tls_cert),
+            key_file=Path(args.tls_key),
+            client_ca_file=Path(args.tls_client_ca) if args.tls_client_ca else None,
+        )
+    metrics = None if str(args.metrics_address).lower() in {"", "off", "none"} else args.metrics_address
+    return Settings(
+        address=args.address,
+        metrics_address=metrics,
+        oci=oci_settings_from(args),
+        tls=tls,
+        cache_ttl_seconds=args.cache_ttl,
+        max_staleness_seconds=args.max_staleness,
+        push_interval_seconds=args.push_interval,
+        rpc_deadline_seconds=args.rpc_deadline,
+        grace_seconds=args.grace,
+        log_level=args.log_level,
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from scaler.app import ScalerApp
+
+    settings = settings_from(args)
+    configure_logging(settings.log_level)
+    asyncio.run(ScalerApp(settings=settings).run_until_signal())
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from scaler.emulator import cli as emulator_cli
+
+    return emulator_cli.run(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from scaler.demo import run_demo
+
+    configure_logging("WARNING")
+    return asyncio.run(run_demo(messages=args.messages, out=sys.stdout))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="burst-scaler", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the KEDA external scaler (gRPC) and its /metrics endpoint")
+    _add_serve_flags(serve)
+    serve.set_defaults(func=_serve)
+
+    from scaler.emulator import cli as emulator_cli
+
+    emulator = sub.add_parser("emulator", help="run the local OCI emulator (Queue REST API) on loopback")
+    emulator_cli.add_arguments(emulator)
+    emulator.set_defaults(func=_emulator)
+
+    demo = sub.add_parser("demo", help="emulator + scaler + a burst on one machine, no cloud account")
+    demo.add_argument("--messages", type=int, default=120, help="size of the burst [default: %(default)s]")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except ConfigError as exc:
+        print(f"burst-scaler: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result

@@ -1,0 +1,29 @@
+"""Metric names: stable across calls, unique per source, and valid HPA path segments.
+
+The HPA is built once from GetMetricSpec, so a name must never change while the metadata is the same; it must
+match ``^[A-Za-z0-9][A-Za-z0-9._-]*$`` (no ``/`` or ``%``). A readable tail of the OCID helps operators; a short
+hash of the full identity keeps names unique when tails collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from scaler.metadata import QueueRef, SourceRef
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(text: str, limit: int) -> str:
+    return _UNSAFE.sub("-", text).strip("-.")[:limit] or "x"
+
+
+def metric_name(ref: SourceRef) -> str:
+    if isinstance(ref, QueueRef):
+        identity = f"oci-queue|{ref.queue_id}|{ref.channel_id or ''}"
+        parts = ["oci-queue", _safe(ref.queue_id.rsplit(".", 1)[-1][-12:], 12)]
+        if ref.channel_id:
+            parts.append("ch-" + _safe(ref.channel_id, 32))
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    return "-".join([*parts, digest])

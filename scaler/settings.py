@@ -1,0 +1,77 @@
+"""Typed, frozen start-up configuration of the scaler.
+
+Every field is settable by a flag and by a ``BURST_SCALER_*`` environment variable (the CLI maps them), so a
+Deployment can configure the scaler without rewriting its command line. Defaults live here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class OciAuth(Enum):
+    """How the scaler authenticates to OCI (KEDA cannot forward credentials to external scalers)."""
+
+    CONFIG = "config"
+    INSTANCE_PRINCIPAL = "instance_principal"
+    RESOURCE_PRINCIPAL = "resource_principal"
+    WORKLOAD_IDENTITY = "workload_identity"
+
+
+@dataclass(frozen=True)
+class OciSettings:
+    """How to reach OCI and how hard to try before giving up on one read."""
+
+    auth: OciAuth = OciAuth.CONFIG
+    config_file: Path = Path("~/.oci/config")
+    profile: str = "DEFAULT"
+    endpoint: str | None = None
+    """Send every Queue and Streaming call to this URL (the emulator, or a private endpoint)."""
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 5.0
+    max_attempts: int = 2
+    """SDK attempts per read; the SDK default (8 attempts over 600 s) would pin a refresh for minutes."""
+    breaker_failure_threshold: int = 10
+    breaker_recovery_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """Server TLS; a client CA turns on mTLS (KEDA presents tlsClientCert from a TriggerAuthentication)."""
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `burst-scaler serve` needs; built by the CLI, consumed by app.build()."""
+
+    address: str = "0.0.0.0:6000"
+    metrics_address: str | None = "0.0.0.0:8080"
+    """Prometheus /metrics; None disables the endpoint."""
+    oci: OciSettings = field(default_factory=OciSettings)
+    tls: TlsSettings | None = None
+    cache_ttl_seconds: float = 1.0
+    """Answers younger than this are served without asking OCI: one read per source per TTL."""
+    max_staleness_seconds: float = 60.0
+    """After an upstream failure the last good value is served until it is this old; then UNAVAILABLE."""
+    push_interval_seconds: float = 1.0
+    """How often StreamIsActive watchers refresh their source."""
+    rpc_deadline_seconds: float = 1.0
+    """Longest an RPC waits for OCI when KEDA sets no deadline (the polling path never does)."""
+    grace_seconds: float = 10.0
+    """On SIGTERM: health NOT_SERVING, streams end OK, in-flight unary calls get this long to finish."""
+    upstream_threads: int = 16
+    """Threads for the blocking OCI SDK; bounds concurrent upstream reads."""
+    log_level: str = "INFO"
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration for the start-up log line; no secrets live in Settings, paths only."""
+        data = asdict(self)
+        data["oci"]["auth"] = self.oci.auth.value
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}

@@ -1,14 +1,20 @@
 """Pure scaling decisions: backlog in, metric value / activity / replica count out. No I/O, no clock.
 
 KEDA turns our metric into replicas through the HPA's AverageValue arithmetic,
-``desired = ceil(value / target)``; so the scaler expresses every decision as a *value* whose arithmetic lands
-exactly on the replica count it decided, including its own ``maxReplicas`` cap (KEDA never sends its
-``maxReplicaCount``). Activation follows KEDA's convention: active iff backlog is strictly above the threshold.
+``desired = ceil(value / target)``, computed on milli-unit quantities (KEDA ≥2.20 rounds floats to 3 decimals,
+2.17–2.19 truncate). So the scaler expresses every decision as a *value* whose arithmetic lands exactly on the
+replica count it decided, including its own ``maxReplicas`` cap (KEDA never sends its ``maxReplicaCount``):
+
+* the target is sent on the milli grid, so KEDA's quantization leaves it unchanged;
+* replicas are decided in the same milli arithmetic the HPA uses;
+* a capped decision sends ``(maxReplicas - 1/2) x target``: ``ceil`` lands on the cap under rounding *and*
+  truncation, and once at the cap the ratio stays inside the HPA's 0.1 tolerance for caps of 5 and more.
+
+Activation follows KEDA's convention: active iff backlog is strictly above the threshold.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from scaler.metadata import TriggerConfig
@@ -33,9 +39,17 @@ class Target:
     size_int: int
 
 
+MILLI = 1000
+
+
+def _milli(value: float) -> int:
+    return round(value * MILLI)
+
+
 def target(config: TriggerConfig) -> Target:
-    value = config.target_backlog_per_replica
-    return Target(size_float=value, size_int=max(1, round(value)))
+    """The per-replica target on the milli grid (never below 0.001)."""
+    size = max(1, _milli(config.target_backlog_per_replica)) / MILLI
+    return Target(size_float=size, size_int=max(1, round(size)))
 
 
 def is_active(backlog: float, activation_backlog: float) -> bool:
@@ -44,12 +58,12 @@ def is_active(backlog: float, activation_backlog: float) -> bool:
 
 def decide(backlog: float, config: TriggerConfig) -> Decision:
     """The `backlog` policy: one replica per ``targetBacklogPerReplica`` messages, capped at ``maxReplicas``."""
-    per_replica = config.target_backlog_per_replica
-    desired = math.ceil(backlog / per_replica) if backlog > 0 else 0
+    per_replica_milli = _milli(target(config).size_float)
+    desired = -(-max(0, _milli(backlog)) // per_replica_milli)  # ceil in the HPA's milli units
     value = backlog
     if config.max_replicas is not None and desired > config.max_replicas:
         desired = config.max_replicas
-        value = per_replica * config.max_replicas
+        value = (config.max_replicas - 0.5) * per_replica_milli / MILLI
     return Decision(
         backlog=backlog,
         metric_value=value,

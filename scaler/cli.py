@@ -164,6 +164,25 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(messages=args.messages, out=sys.stdout))
 
 
+def _metadata_table(args: argparse.Namespace) -> int:
+    from scaler.metadata import render_table, splice_table
+
+    if args.readme is None:
+        print(render_table())
+        return 0
+    path = Path(args.readme)
+    current = path.read_text()
+    updated = splice_table(current, render_table())
+    if updated == current:
+        return 0
+    if args.check:
+        print(f"{path}: the metadata table is out of date; run: burst-scaler metadata-table --readme {path}")
+        return 1
+    path.write_text(updated)
+    print(f"{path}: metadata table updated")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burst-scaler", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -182,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="emulator + scaler + a burst on one machine, no cloud account")
     demo.add_argument("--messages", type=int, default=120, help="size of the burst [default: %(default)s]")
     demo.set_defaults(func=_demo)
+
+    table = sub.add_parser("metadata-table", help="print the trigger metadata table, or update it in a README")
+    table.add_argument("--readme", default=None, help="rewrite the table between the metadata-table markers")
+    table.add_argument("--check", action="store_true", help="with --readme: exit 1 if the table is out of date")
+    table.set_defaults(func=_metadata_table)
     return parser
 
 

@@ -281,3 +281,16 @@ def render_table() -> str:
         sources = ", ".join(param.sources) or "all"
         rows.append(f"| `{param.name}` | {param.kind.value} | {default} | {sources} | {param.doc}{allowed} |")
     return "\n".join(rows)
+
+
+TABLE_START: Final = "<!-- metadata-table:start -->"
+TABLE_END: Final = "<!-- metadata-table:end -->"
+
+
+def splice_table(document: str, table: str) -> str:
+    """Replace the text between the README's table markers; the markers must exist exactly once."""
+    before, start, rest = document.partition(TABLE_START)
+    _, end, after = rest.partition(TABLE_END)
+    if not start or not end:
+        raise ValueError(f"document lacks the {TABLE_START} / {TABLE_END} markers")
+    return f"{before}{TABLE_START}\n{table}\n{TABLE_END}{after}"

@@ -1,7 +1,9 @@
 """OCI Queue backlog via the official SDK: GetStats on the queue's messages endpoint.
 
 Data-plane calls must go to the queue's own messages endpoint, found with GetQueue; it is looked up once per queue
-and cached (or taken from ``messagesEndpoint`` / ``--oci-endpoint``). Every client gets a short explicit retry
+and cached. ``messagesEndpoint`` in the metadata skips the lookup. With ``--oci-endpoint`` the lookup still runs
+once (against that endpoint: it proves the queue exists and names it in errors) but data calls go to that
+endpoint too, as the flag promises. Every client gets a short explicit retry
 strategy and its own circuit breaker, because the SDK defaults retry for up to 600 s and share one breaker
 across the whole process. A response missing a count is an error: reading a None as 0 would be a false zero.
 """
@@ -97,8 +99,6 @@ class OciQueueSource:
     def _messages_endpoint(self, ref: QueueRef) -> str:
         if ref.messages_endpoint:
             return ref.messages_endpoint
-        if self._settings.endpoint:
-            return self._settings.endpoint.rstrip("/")
         with self._lock:
             cached = self._endpoints.get(ref.queue_id)
         if cached is not None:
@@ -111,7 +111,7 @@ class OciQueueSource:
             ) from exc
         except Exception as exc:
             raise UpstreamError(f"GetQueue failed: {type(exc).__name__}: {exc}") from exc
-        endpoint = getattr(queue, "messages_endpoint", None)
+        endpoint = self._settings.endpoint or getattr(queue, "messages_endpoint", None)
         if not isinstance(endpoint, str) or not endpoint:
             raise UpstreamError("GetQueue response has no messagesEndpoint")
         endpoint = endpoint.rstrip("/")

@@ -92,7 +92,11 @@ async def test_bad_metadata_lists_every_problem_as_invalid_argument(start_scaler
         namespace="y",
         scalerMetadata={"source": "oci-queue", "tier": "spot", "targetBacklogPerReplica": "-1", "maxReplicas": "many"},
     )
-    for call in (stub.GetMetricSpec(bad), stub.IsActive(bad), stub.GetMetrics(pb.GetMetricsRequest(scaledObjectRef=bad))):
+    for call in (
+        stub.GetMetricSpec(bad),
+        stub.IsActive(bad),
+        stub.GetMetrics(pb.GetMetricsRequest(scaledObjectRef=bad)),
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await call
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -282,8 +286,8 @@ async def test_health_reflection_and_graceful_shutdown_ends_streams_ok(start_sca
     await asyncio.wait_for(stopping, timeout=5)
 
 
-async def _until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(predicate: Any, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

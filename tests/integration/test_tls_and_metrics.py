@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,7 @@ REF = pb.ScaledObjectRef(name="a", namespace="b", scalerMetadata={"source": "oci
 
 async def test_tls_server(start_scaler: Any, tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
-    app = await start_scaler(
-        queue_source=FakeQueueSource(visible=4), tls=TlsSettings(pki.server_cert, pki.server_key)
-    )
+    app = await start_scaler(queue_source=FakeQueueSource(visible=4), tls=TlsSettings(pki.server_cert, pki.server_key))
     credentials = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
     async with grpc.aio.secure_channel(f"localhost:{app.port}", credentials) as channel:
         assert (await stub_for(channel).IsActive(REF)).result is True
@@ -58,10 +57,14 @@ async def test_metrics_endpoint_exports_rpc_and_backlog_series(start_scaler: Any
     with pytest.raises(grpc.aio.AioRpcError):
         await stub.IsActive(pb.ScaledObjectRef(name="bad", namespace="b"))
     assert app.metrics_port
-    with urllib.request.urlopen(f"http://127.0.0.1:{app.metrics_port}/metrics", timeout=5) as response:
-        body = response.read().decode()
+    body = await asyncio.to_thread(_scrape, app.metrics_port)
     assert 'burst_scaler_rpc_total{code="OK",method="IsActive"} 1.0' in body
     assert 'burst_scaler_rpc_total{code="INVALID_ARGUMENT",method="IsActive"} 1.0' in body
     assert 'burst_scaler_backlog_messages{metric="' in body
     assert 'namespace="b",scaledobject="a"} 17.0' in body
     assert "ocid1" not in body
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())

@@ -96,3 +96,12 @@ def test_readme_table_is_generated_from_the_declaration() -> None:
     table = render_table()
     for param in PARAMS:
         assert f"| `{param.name}` |" in table
+
+
+def test_readme_table_is_up_to_date() -> None:
+    from pathlib import Path
+
+    from scaler.metadata import splice_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert splice_table(readme, render_table()) == readme, "run: burst-scaler metadata-table --readme README.md"

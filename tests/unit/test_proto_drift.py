@@ -23,7 +23,9 @@ def test_generated_code_matches_the_proto(tmp_path: Path) -> None:
     names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
     assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.suffix in {".py", ".pyi"})
     for name in names:
-        assert (tmp_path / name).read_text() == (committed / name).read_text(), f"{name} drifted: run scripts/gen_proto.py"
+        assert (tmp_path / name).read_text() == (committed / name).read_text(), (
+            f"{name} drifted: run scripts/gen_proto.py"
+        )
 
 
 def test_wire_contract_matches_keda() -> None:

@@ -93,7 +93,7 @@ async def test_slow_read_bounded_wait_and_cache_warmed_afterwards() -> None:
     reader, clock = Reader(), ManualClock()
     c = cache(reader, clock)
     reader.gate = asyncio.Event()
-    with pytest.raises(UnavailableError, match="no answer from upstream within 0.05s"):
+    with pytest.raises(UnavailableError, match=r"no answer from upstream within 0\.05s"):
         await c.get("q", max_wait=0.05)
     reader.gate.set()
     await asyncio.sleep(0.01)

@@ -24,6 +24,7 @@ from scaler.settings import Settings
 from scaler.sources.base import BacklogSource, Reading
 from scaler.sources.oci_auth import load_credentials
 from scaler.sources.oci_queue import OciQueueSource
+from scaler.sources.oci_streaming import OciStreamingSource
 from scaler.telemetry import MetricsEndpoint, Telemetry
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,14 @@ class ScalerApp:
         *,
         settings: Settings,
         queue_source: BacklogSource | None = None,
+        stream_source: BacklogSource | None = None,
         telemetry: Telemetry | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.telemetry = telemetry or Telemetry()
         self._queue_source = queue_source
+        self._stream_source = stream_source
         self._clock = clock
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.upstream_threads, thread_name_prefix="oci-read"
@@ -83,19 +86,28 @@ class ScalerApp:
     def metrics_port(self) -> int | None:
         return self._metrics.port if self._metrics else None
 
-    def _source(self) -> BacklogSource:
-        """The OCI source, built on first use so start-up never blocks on credentials it may not need."""
+    def _build_sources(self) -> None:
+        """Real OCI sources for whatever the caller did not inject; credentials are loaded once, at start-up."""
+        if self._queue_source is not None and self._stream_source is not None:
+            return
+        credentials = load_credentials(self.settings.oci)
         if self._queue_source is None:
-            credentials = load_credentials(self.settings.oci)
             self._queue_source = OciQueueSource(settings=self.settings.oci, credentials=credentials)
-        return self._queue_source
+        if self._stream_source is None:
+            self._stream_source = OciStreamingSource(settings=self.settings.oci, credentials=credentials)
+
+    def _source_for(self, ref: SourceRef) -> tuple[str, BacklogSource]:
+        source = self._queue_source if isinstance(ref, QueueRef) else self._stream_source
+        if source is None:
+            raise RuntimeError("sources are built in start(); the app is not started")
+        return ("oci-queue" if isinstance(ref, QueueRef) else "oci-streaming"), source
 
     async def _read(self, ref: SourceRef) -> Reading:
-        kind = "oci-queue" if isinstance(ref, QueueRef) else "unknown"
+        kind, source = self._source_for(ref)
         started = self._clock()
         loop = asyncio.get_running_loop()
         try:
-            reading = await loop.run_in_executor(self._executor, self._source().read, ref)
+            reading = await loop.run_in_executor(self._executor, source.read, ref)
         except Exception:
             self.telemetry.upstream_total.labels(kind, "error").inc()
             raise
@@ -106,8 +118,7 @@ class ScalerApp:
 
     async def start(self) -> None:
         log.info("burst-scaler %s starting with %s", __version__, json.dumps(self.settings.redacted(), default=str))
-        if self._queue_source is None:
-            self._source()  # fail fast on broken credentials, before reporting SERVING
+        self._build_sources()  # fail fast on broken credentials, before reporting SERVING
         if self.settings.metrics_address:
             host, port = _split_address(self.settings.metrics_address)
             self._metrics = MetricsEndpoint(telemetry=self.telemetry, host=host, port=port)

@@ -49,7 +49,7 @@ class Param:
 
 
 PARAMS: Final[tuple[Param, ...]] = (
-    Param("source", Kind.STRING, "Where the backlog is read.", required=True, choices=(SOURCE_QUEUE,)),
+    Param("source", Kind.STRING, "Where the backlog is read.", required=True, choices=(SOURCE_QUEUE, SOURCE_STREAMING)),
     Param("queueId", Kind.STRING, "OCID of the OCI Queue.", required=True, sources=(SOURCE_QUEUE,)),
     Param(
         "channelId",
@@ -63,6 +63,42 @@ PARAMS: Final[tuple[Param, ...]] = (
         "Count in-flight (received, not yet deleted) messages as backlog.",
         default="true",
         sources=(SOURCE_QUEUE,),
+    ),
+    Param("streamId", Kind.STRING, "OCID of the OCI Stream.", required=True, sources=(SOURCE_STREAMING,)),
+    Param(
+        "groupName",
+        Kind.STRING,
+        "Consumer group whose uncommitted messages are the backlog (read only: never joined, never committed).",
+        required=True,
+        sources=(SOURCE_STREAMING,),
+    ),
+    Param(
+        "uncommittedOffset",
+        Kind.STRING,
+        "Where a partition the group never committed starts: `latest` (no lag) or `earliest` (all retained messages).",
+        default="latest",
+        choices=("earliest", "latest"),
+        sources=(SOURCE_STREAMING,),
+    ),
+    Param(
+        "allowIdleConsumers",
+        Kind.BOOL,
+        "Allow more replicas than partitions (the extra consumers would receive nothing).",
+        default="false",
+        sources=(SOURCE_STREAMING,),
+    ),
+    Param(
+        "excludePersistentLag",
+        Kind.BOOL,
+        "Ignore lag of partitions whose committed offset did not move since the previous read (a stuck consumer).",
+        default="false",
+        sources=(SOURCE_STREAMING,),
+    ),
+    Param(
+        "partitionLimitation",
+        Kind.STRING,
+        "Only count these partitions: comma-separated ids and ranges, e.g. `0,2,4-7`.",
+        sources=(SOURCE_STREAMING,),
     ),
     Param(
         "messagesEndpoint",
@@ -108,6 +144,10 @@ _TRUE: Final = frozenset({"1", "t", "true", "yes", "y", "on"})
 _FALSE: Final = frozenset({"0", "f", "false", "no", "n", "off"})
 
 
+DEFAULT_MAX_REPLICAS: Final = 100
+"""KEDA's default maxReplicaCount; bounds Streaming read-ahead when the trigger sets no maxReplicas."""
+
+
 @dataclass(frozen=True)
 class QueueRef:
     """Identity of one OCI Queue read: everything that changes what GetStats returns."""
@@ -117,7 +157,21 @@ class QueueRef:
     messages_endpoint: str | None
 
 
-SourceRef = QueueRef
+@dataclass(frozen=True)
+class StreamRef:
+    """Identity of one OCI Streaming lag read: everything that changes what the read returns or costs."""
+
+    stream_id: str
+    group_name: str
+    messages_endpoint: str | None
+    start_uncommitted_at_earliest: bool
+    partitions: tuple[str, ...] | None
+    """Only these partitions (``partitionLimitation``); None means all."""
+    read_cap: int
+    """Stop counting a partition's lag here: nothing beyond target x max replicas changes the decision."""
+
+
+SourceRef = QueueRef | StreamRef
 
 
 @dataclass(frozen=True)
@@ -126,6 +180,10 @@ class TriggerConfig:
 
     ref: SourceRef
     include_in_flight: bool
+    """Queue: count in-flight messages."""
+    allow_idle_consumers: bool
+    """Streaming: replicas may exceed the partition count."""
+    exclude_persistent_lag: bool
     target_backlog_per_replica: float
     activation_backlog: float
     tier: str | None
@@ -133,7 +191,7 @@ class TriggerConfig:
 
     @property
     def source(self) -> str:
-        return SOURCE_QUEUE
+        return SOURCE_QUEUE if isinstance(self.ref, QueueRef) else SOURCE_STREAMING
 
 
 @dataclass(frozen=True)
@@ -234,6 +292,12 @@ def parse_metadata(metadata: Mapping[str, str]) -> ParsedMetadata:
                 problems.append(problem)
                 continue
         values[param.name] = value
+    limitation = values.get("partitionLimitation")
+    if isinstance(limitation, str) and source == SOURCE_STREAMING:
+        try:
+            values["partitionLimitation"] = parse_partitions(limitation)
+        except ValueError as exc:
+            problems.append(f"unable to set param {_q('partitionLimitation')} value {_q(limitation)}: {exc}")
     if problems:
         raise MetadataError(problems)
     declared = {p.name for p in PARAMS}
@@ -257,19 +321,54 @@ def _build(values: Mapping[str, object]) -> TriggerConfig:
         return value if isinstance(value, str) else None
 
     max_replicas = values.get("maxReplicas")
-    ref = QueueRef(
-        queue_id=str(values["queueId"]),
-        channel_id=text("channelId"),
-        messages_endpoint=(text("messagesEndpoint") or "").rstrip("/") or None,
-    )
+    replicas = max_replicas if isinstance(max_replicas, int) else None
+    target = float(str(values["targetBacklogPerReplica"]))
+    endpoint = (text("messagesEndpoint") or "").rstrip("/") or None
+    ref: SourceRef
+    if values["source"] == SOURCE_STREAMING:
+        partitions = values.get("partitionLimitation")
+        ref = StreamRef(
+            stream_id=str(values["streamId"]),
+            group_name=str(values["groupName"]),
+            messages_endpoint=endpoint,
+            start_uncommitted_at_earliest=values["uncommittedOffset"] == "earliest",
+            partitions=partitions if isinstance(partitions, tuple) else None,
+            read_cap=math.ceil(target * (replicas or DEFAULT_MAX_REPLICAS)) + 1,
+        )
+    else:
+        ref = QueueRef(queue_id=str(values["queueId"]), channel_id=text("channelId"), messages_endpoint=endpoint)
     return TriggerConfig(
         ref=ref,
-        include_in_flight=bool(values["includeInFlight"]),
-        target_backlog_per_replica=float(str(values["targetBacklogPerReplica"])),
+        include_in_flight=bool(values.get("includeInFlight")),
+        allow_idle_consumers=bool(values.get("allowIdleConsumers")),
+        exclude_persistent_lag=bool(values.get("excludePersistentLag")),
+        target_backlog_per_replica=target,
         activation_backlog=float(str(values["activationBacklog"])),
         tier=text("tier"),
-        max_replicas=max_replicas if isinstance(max_replicas, int) else None,
+        max_replicas=replicas,
     )
+
+
+def parse_partitions(text: str) -> tuple[str, ...]:
+    """``"0,2,4-6"`` → ``("0", "2", "4", "5", "6")``; the order and duplicates of the input do not matter."""
+    found: set[int] = set()
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        low, dash, high = item.partition("-")
+        try:
+            first = int(low, 10)
+            last = int(high, 10) if dash else first
+        except ValueError:
+            raise ValueError(f"expected partition ids or ranges like 0,2,4-7, got {item!r}") from None
+        if first < 0 or last < first:
+            raise ValueError(f"invalid partition range {item!r}")
+        if last - first > 10_000:
+            raise ValueError(f"partition range {item!r} is too large")
+        found.update(range(first, last + 1))
+    if not found:
+        raise ValueError("expected at least one partition id")
+    return tuple(str(p) for p in sorted(found))
 
 
 def render_table() -> str:

@@ -25,5 +25,8 @@ def metric_name(ref: SourceRef) -> str:
         parts = ["oci-queue", _safe(ref.queue_id.rsplit(".", 1)[-1][-12:], 12)]
         if ref.channel_id:
             parts.append("ch-" + _safe(ref.channel_id, 32))
+    else:
+        identity = f"oci-streaming|{ref.stream_id}|{ref.group_name}|{ref.partitions}"
+        parts = ["oci-stream", _safe(ref.stream_id.rsplit(".", 1)[-1][-12:], 12), "g-" + _safe(ref.group_name, 32)]
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     return "-".join([*parts, digest])

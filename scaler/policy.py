@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scaler.metadata import TriggerConfig
+from scaler.sources.base import QueueBacklog, Reading
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,33 @@ def is_active(backlog: float, activation_backlog: float) -> bool:
     return backlog > activation_backlog
 
 
-def decide(backlog: float, config: TriggerConfig) -> Decision:
-    """The `backlog` policy: one replica per ``targetBacklogPerReplica`` messages, capped at ``maxReplicas``."""
+def backlog_of(reading: Reading, config: TriggerConfig) -> int:
+    """The number the trigger scales on: queue visible (+ in-flight), or the group's lag (persistent lag excluded)."""
+    if isinstance(reading, QueueBacklog):
+        return reading.backlog(include_in_flight=config.include_in_flight)
+    return reading.backlog(exclude_persistent=config.exclude_persistent_lag)
+
+
+def replica_cap(reading: Reading, config: TriggerConfig) -> int | None:
+    """The tightest cap: ``maxReplicas``, and for Streaming the partition count unless idle consumers are allowed."""
+    cap = config.max_replicas
+    if not isinstance(reading, QueueBacklog) and not config.allow_idle_consumers:
+        cap = reading.partition_count if cap is None else min(cap, reading.partition_count)
+    return cap
+
+
+def decide(backlog: float, config: TriggerConfig, *, cap: int | None = None) -> Decision:
+    """The `backlog` policy: one replica per ``targetBacklogPerReplica`` messages, capped at ``cap``.
+
+    ``cap`` defaults to ``maxReplicas``; callers pass ``replica_cap()`` to include the Streaming partition cap.
+    """
+    cap = config.max_replicas if cap is None else cap
     per_replica_milli = _milli(target(config).size_float)
     desired = -(-max(0, _milli(backlog)) // per_replica_milli)  # ceil in the HPA's milli units
     value = backlog
-    if config.max_replicas is not None and desired > config.max_replicas:
-        desired = config.max_replicas
-        value = (config.max_replicas - 0.5) * per_replica_milli / MILLI
+    if cap is not None and desired > cap:
+        desired = cap
+        value = (cap - 0.5) * per_replica_milli / MILLI
     return Decision(
         backlog=backlog,
         metric_value=value,

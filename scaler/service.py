@@ -21,9 +21,9 @@ from scaler._proto import externalscaler_pb2 as pb
 from scaler.errors import MetadataError, UnavailableError
 from scaler.metadata import ParsedMetadata, SourceRef, TriggerConfig, parse_metadata
 from scaler.naming import metric_name
-from scaler.policy import Decision, decide, int_value, target
+from scaler.policy import Decision, backlog_of, decide, int_value, replica_cap, target
 from scaler.refresh import CLOSED, RefreshCache, Snapshot
-from scaler.sources.base import Reading
+from scaler.sources.base import QueueBacklog, Reading
 from scaler.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -129,12 +129,17 @@ class ExternalScalerService:
     def _record(self, resolved: Resolved, snapshot: Snapshot[Reading]) -> Decision:
         config = resolved.config
         reading = snapshot.value
-        backlog = reading.backlog(include_in_flight=config.include_in_flight)
-        decision = decide(float(backlog), config)
+        backlog = backlog_of(reading, config)
+        decision = decide(float(backlog), config, cap=replica_cap(reading, config))
         labels = (resolved.namespace, resolved.name, resolved.metric_name)
         self._telemetry.backlog.labels(*labels).set(backlog)
-        self._telemetry.dlq.labels(*labels).set(reading.dlq_visible + reading.dlq_in_flight)
+        self._telemetry.desired_replicas.labels(*labels).set(decision.desired_replicas)
         self._telemetry.value_age.labels(*labels).set(max(0.0, self._clock() - snapshot.observed_at))
+        if isinstance(reading, QueueBacklog):
+            self._telemetry.dlq.labels(*labels).set(reading.dlq_visible + reading.dlq_in_flight)
+        else:
+            for partition in reading.partitions:
+                self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
         return decision
 
     # --- bookkeeping around every unary call -----------------------------------------------------------------

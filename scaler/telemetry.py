@@ -67,6 +67,18 @@ class Telemetry:
             ["namespace", "scaledobject", "metric"],
             registry=r,
         )
+        self.desired_replicas = Gauge(
+            "burst_scaler_desired_replicas",
+            "Replicas the decided metric value makes the HPA run",
+            ["namespace", "scaledobject", "metric"],
+            registry=r,
+        )
+        self.partition_lag = Gauge(
+            "burst_scaler_partition_lag_messages",
+            "Consumer-group lag per stream partition (counted up to the read cap)",
+            ["namespace", "scaledobject", "metric", "partition"],
+            registry=r,
+        )
         self.value_age = Gauge(
             "burst_scaler_value_age_seconds",
             "Age of the value last served",

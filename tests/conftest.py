@@ -15,7 +15,7 @@ from tests.support.fakes import FakeQueueSource
 
 StartScaler = Callable[..., Awaitable[ScalerApp]]
 USE_FAKE: Any = object()
-"""Default for start_scaler(queue_source=...): a FakeQueueSource. Pass None for the real OCI source."""
+"""Default for start_scaler(queue_source=..., stream_source=...): a fake. Pass None for the real OCI source."""
 
 
 @pytest.fixture
@@ -23,13 +23,16 @@ async def start_scaler() -> AsyncIterator[StartScaler]:
     """Start ScalerApps with the given settings overrides; all are stopped at the end of the test."""
     apps: list[ScalerApp] = []
 
-    async def start(*, queue_source: Any = USE_FAKE, clock: Any = None, **overrides: Any) -> ScalerApp:
+    async def start(
+        *, queue_source: Any = USE_FAKE, stream_source: Any = USE_FAKE, clock: Any = None, **overrides: Any
+    ) -> ScalerApp:
         fields: dict[str, Any] = {"address": "127.0.0.1:0", "metrics_address": None, "grace_seconds": 1.0}
         fields.update(overrides)
         extra = {"clock": clock} if clock is not None else {}
         app = ScalerApp(
             settings=Settings(**fields),
             queue_source=FakeQueueSource() if queue_source is USE_FAKE else queue_source,
+            stream_source=FakeQueueSource() if stream_source is USE_FAKE else stream_source,
             **extra,
         )
         await app.start()

@@ -8,9 +8,7 @@ lets unit tests substitute a fake source without touching HTTP, while integratio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-from scaler.metadata import SourceRef
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -27,10 +25,38 @@ class QueueBacklog:
         return self.visible + (self.in_flight if include_in_flight else 0)
 
 
-Reading = QueueBacklog
+@dataclass(frozen=True)
+class PartitionLag:
+    """Messages after a consumer group's committed offset in one partition, counted up to the read cap."""
+
+    partition: str
+    lag: int
+    committed_offset: int | None
+    """None: the group never committed this partition."""
+    capped: bool
+    """The count stopped at the read cap (or page bound): the true lag is at least ``lag``."""
+    persistent: bool
+    """Lag > 0 while the committed offset did not move since the previous read: the consumer may be stuck."""
+
+
+@dataclass(frozen=True)
+class StreamLag:
+    """One consumer-group lag read of a stream."""
+
+    partition_count: int
+    partitions: tuple[PartitionLag, ...]
+
+    def backlog(self, *, exclude_persistent: bool) -> int:
+        return sum(p.lag for p in self.partitions if not (exclude_persistent and p.persistent))
+
+
+Reading = QueueBacklog | StreamLag
 
 
 class BacklogSource(Protocol):
-    """Blocking reader for one kind of source; raises UpstreamError on any failure, never returns a guess."""
+    """Blocking reader for one kind of source; raises UpstreamError on any failure, never returns a guess.
 
-    def read(self, ref: SourceRef) -> Reading: ...
+    ``ref`` is the source's own reference type (QueueRef, StreamRef); the app routes each kind to its reader.
+    """
+
+    def read(self, ref: Any) -> Reading: ...

@@ -88,7 +88,9 @@ async def test_backlog_follows_puts_channels_in_flight_and_deletes(
     emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any
 ) -> None:
     queue_id = await asyncio.to_thread(create_queue, sdk, "orders")
-    app = await start_scaler(queue_source=None, oci=oci_settings(sdk, emulator), cache_ttl_seconds=0.01)
+    app = await start_scaler(
+        queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator), cache_ttl_seconds=0.01
+    )
     stub = stub_for(channel_for(app))
     assert await value_of(stub, so(queue_id)) == 0
     assert (await stub.IsActive(so(queue_id))).result is False
@@ -127,7 +129,7 @@ async def test_messages_endpoint_metadata_skips_the_lookup(
 ) -> None:
     queue_id = emulator.create_queue("direct")
     await asyncio.to_thread(put, sdk, queue_id, 5)
-    app = await start_scaler(queue_source=None, oci=oci_settings(sdk, emulator))
+    app = await start_scaler(queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator))
     stub = stub_for(channel_for(app))
     emulator.counters.reset()
     assert await value_of(stub, so(queue_id, messagesEndpoint=emulator.url + "/")) == 5
@@ -139,7 +141,7 @@ async def test_unknown_queue_and_bad_signature_are_unavailable(
     emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any, tmp_path: Path
 ) -> None:
     queue_id = emulator.create_queue("signed")
-    app = await start_scaler(queue_source=None, oci=oci_settings(sdk, emulator, max_attempts=1))
+    app = await start_scaler(queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator, max_attempts=1))
     stub = stub_for(channel_for(app))
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.IsActive(so("ocid1.queue.oc1.iad.doesnotexist"))
@@ -155,7 +157,7 @@ async def test_unknown_queue_and_bad_signature_are_unavailable(
         text = text.replace(other.oci_config[field], genuine[field])
     forged.write_text(text)
     impostor = await start_scaler(
-        queue_source=None, oci=oci_settings(sdk, emulator, config_file=forged, max_attempts=1)
+        queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator, config_file=forged, max_attempts=1)
     )
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub_for(channel_for(impostor)).IsActive(so(queue_id, messagesEndpoint=emulator.url))
@@ -172,6 +174,7 @@ async def test_faults_serve_last_good_then_unavailable_never_zero(
     staleness = 1.5
     app = await start_scaler(
         queue_source=None,
+        stream_source=None,
         oci=oci_settings(sdk, emulator, max_attempts=2),
         cache_ttl_seconds=0.1,
         max_staleness_seconds=staleness,
@@ -209,7 +212,9 @@ async def test_fifty_scaled_objects_cost_one_get_stats_per_ttl(
     queue_id = emulator.create_queue("shared")
     await asyncio.to_thread(put, sdk, queue_id, 64)
     ttl = 0.5
-    app = await start_scaler(queue_source=None, oci=oci_settings(sdk, emulator), cache_ttl_seconds=ttl)
+    app = await start_scaler(
+        queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator), cache_ttl_seconds=ttl
+    )
     stub = stub_for(channel_for(app))
     refs = [so(queue_id, name=f"so-{i}", targetBacklogPerReplica=str(1 + i % 7)) for i in range(50)]
     emulator.counters.reset()

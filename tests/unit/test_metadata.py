@@ -52,7 +52,9 @@ def test_missing_source_is_the_only_problem_reported() -> None:
 
 
 def test_unknown_source() -> None:
-    assert problems({"source": "kafka"}) == ('parameter "source" value "kafka" must be one of [oci-queue]',)
+    assert problems({"source": "kafka"}) == (
+        'parameter "source" value "kafka" must be one of [oci-queue oci-streaming]',
+    )
 
 
 def test_all_problems_at_once_in_declaration_order() -> None:

@@ -16,6 +16,8 @@ def config(target_per_replica: float = 10, activation: float = 0, max_replicas: 
     return TriggerConfig(
         ref=QueueRef("q", None, None),
         include_in_flight=True,
+        allow_idle_consumers=False,
+        exclude_persistent_lag=False,
         target_backlog_per_replica=target_per_replica,
         activation_backlog=activation,
         tier=None,

@@ -1,0 +1,69 @@
+"""Cached, bounded async answers from the Kubernetes API for the RPC path.
+
+The RPC path must answer within its deadline even when the API server is slow, so Kubernetes reads go through
+the same refresh cache as OCI reads (shared, TTL'd, bounded wait) and an unknown answer is ``None``: callers fall
+back to decisions that need no cluster state (pure overflow, the plain backlog policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from scaler.errors import UnavailableError
+from scaler.kube import GroupPeer, KubeReader, Workload
+from scaler.refresh import CacheTiming, RefreshCache
+
+log = logging.getLogger(__name__)
+
+_Key = tuple[str, str, str]
+
+
+class ClusterView:
+    """What the service asks of the cluster: a ScaledObject's target, and a group's managed peer."""
+
+    def __init__(
+        self,
+        *,
+        reader: KubeReader,
+        executor: concurrent.futures.Executor,
+        timing: CacheTiming,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._reader = reader
+        self._executor = executor
+        self._cache: RefreshCache[_Key, Any] = RefreshCache(read=self._read, timing=timing, clock=clock)
+        self._reported: set[_Key] = set()
+
+    async def _read(self, key: _Key) -> Any:
+        kind, namespace, name = key
+        loop = asyncio.get_running_loop()
+        if kind == "target":
+            return await loop.run_in_executor(self._executor, self._reader.scale_target, namespace, name)
+        return await loop.run_in_executor(self._executor, self._reader.group_peer, namespace, name, "managed")
+
+    async def _get(self, key: _Key, max_wait: float) -> Any:
+        try:
+            value = (await self._cache.get(key, max_wait=max_wait)).value
+        except UnavailableError as exc:
+            if key not in self._reported:
+                self._reported.add(key)
+                log.warning("Kubernetes read %s unavailable (%s); deciding without it", "/".join(key), exc)
+            return None
+        self._reported.discard(key)
+        return value
+
+    async def target(self, namespace: str, scaled_object: str, *, max_wait: float) -> Workload | None:
+        value = await self._get(("target", namespace, scaled_object), max_wait)
+        return value if isinstance(value, Workload) else None
+
+    async def managed_peer(self, namespace: str, group: str, *, max_wait: float) -> GroupPeer | None:
+        value = await self._get(("peer", namespace, group), max_wait)
+        return value if isinstance(value, GroupPeer) else None
+
+    async def close(self) -> None:
+        await self._cache.close()

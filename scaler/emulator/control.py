@@ -1,0 +1,109 @@
+"""Unsigned HTTP endpoints that control a running emulator from another process.
+
+Benchmarks and shell scripts run the emulator as a subprocess, so fault injection and request counters must be
+reachable over HTTP. These paths live outside the OCI API prefix, need no signature, are not counted and are never
+subject to injected faults:
+
+- ``GET /_emulator/health`` answers ``{"status": "ok"}`` once the server accepts requests.
+- ``GET /_emulator/counters`` answers ``{"counters": {"GetStats": 3, ...}}`` (OCI operation name to request count).
+- ``POST /_emulator/counters/reset`` zeroes the counters (204).
+- ``GET /_emulator/faults`` lists the active rules ``{"faults": [{...}]}``; ``count`` is the applications left.
+- ``PUT /_emulator/faults`` adds one rule; the JSON body takes the keyword names of ``FaultInjector.inject``:
+  ``{"status": 429, "code": "TooManyRequests", "latency_seconds": 0.5, "operations": ["GetStats"], "count": 2,
+  "reset_connection": false}`` (all optional, but the rule must do something). Answers the rule (200).
+- ``DELETE /_emulator/faults`` removes every rule (204).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidParameter
+from .faults import FaultInjector, FaultRule, RequestCounters
+from .routing import ApiRequest, ApiResponse, JsonObject, Route
+
+PREFIX = "/_emulator"
+_FAULT_FIELDS = frozenset({"status", "code", "latency_seconds", "operations", "count", "reset_connection"})
+
+
+class ControlApi:
+    """Handlers for the ``/_emulator`` endpoints."""
+
+    def __init__(self, *, faults: FaultInjector, counters: RequestCounters) -> None:
+        self._faults = faults
+        self._counters = counters
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", f"{PREFIX}/health", "Emulator.Health", self.health, signed=False),
+            Route("GET", f"{PREFIX}/counters", "Emulator.GetCounters", self.get_counters, signed=False),
+            Route("POST", f"{PREFIX}/counters/reset", "Emulator.ResetCounters", self.reset_counters, signed=False),
+            Route("GET", f"{PREFIX}/faults", "Emulator.ListFaults", self.list_faults, signed=False),
+            Route("PUT", f"{PREFIX}/faults", "Emulator.InjectFault", self.inject_fault, signed=False),
+            Route("DELETE", f"{PREFIX}/faults", "Emulator.ClearFaults", self.clear_faults, signed=False),
+        ]
+
+    def health(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(body={"status": "ok"})
+
+    def get_counters(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(body={"counters": self._counters.snapshot()})
+
+    def reset_counters(self, request: ApiRequest) -> ApiResponse:
+        self._counters.reset()
+        return ApiResponse(status=204)
+
+    def list_faults(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(body={"faults": [_rule_json(rule) for rule in self._faults.active()]})
+
+    def inject_fault(self, request: ApiRequest) -> ApiResponse:
+        body = request.json_body()
+        unknown = sorted(set(body) - _FAULT_FIELDS)
+        if unknown:
+            raise InvalidParameter(f"unknown fault fields {unknown}; allowed: {sorted(_FAULT_FIELDS)}")
+        try:
+            rule = self._faults.inject(
+                _typed(body, "status", int),
+                code=_typed(body, "code", str),
+                latency_seconds=float(_typed(body, "latency_seconds", (int, float)) or 0.0),
+                operations=_operations(body),
+                count=_typed(body, "count", int),
+                reset_connection=bool(_typed(body, "reset_connection", bool)),
+            )
+        except ValueError as error:
+            raise InvalidParameter(str(error)) from error
+        return ApiResponse(body=_rule_json(rule))
+
+    def clear_faults(self, request: ApiRequest) -> ApiResponse:
+        self._faults.clear()
+        return ApiResponse(status=204)
+
+
+def _typed(body: JsonObject, name: str, kind: type | tuple[type, ...]) -> Any:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise InvalidParameter(f"fault field {name} has the wrong type: {value!r}")
+    return value
+
+
+def _operations(body: JsonObject) -> frozenset[str] | None:
+    value = body.get("operations")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidParameter("fault field operations must be an array of OCI operation names")
+    return frozenset(value)
+
+
+def _rule_json(rule: FaultRule) -> JsonObject:
+    return {
+        "id": rule.rule_id,
+        "status": rule.status,
+        "code": rule.code,
+        "latency_seconds": rule.latency_seconds,
+        "operations": None if rule.operations is None else sorted(rule.operations),
+        "count": rule.count,
+        "reset_connection": rule.reset_connection,
+    }

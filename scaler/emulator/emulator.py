@@ -1,0 +1,205 @@
+"""``Emulator``: the composition root that tests, benchmarks and the CLI start.
+
+It wires the queue store, the Queue REST API, signature verification, fault injection and the HTTP server together,
+and exposes what a client needs to talk to it: ``url``, an SDK ``oci_config`` and a ``compartment_id``. Everything is
+created per instance (no module state), so tests can run several emulators side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from .app import EmulatorApp
+from .auth import SignatureVerifier
+from .control import ControlApi
+from .credentials import ApiKey, write_oci_config
+from .faults import FaultInjector, RequestCounters
+from .ocids import new_ocid
+from .queue_admin_api import QueueAdminApi
+from .queue_data_api import QueueDataApi
+from .queues import QueueStore
+from .routing import Router
+from .seed import load_seed
+from .server import HttpServer
+from .settings import QueueLimits, QueueSettings
+
+logger = logging.getLogger(__name__)
+
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class Emulator:
+    """A local OCI Queue service speaking the real REST API (20210201) with signature checks."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        create_delay_seconds: float = 0.0,
+        seed: Path | None = None,
+        max_long_poll_seconds: float = 30.0,
+        limits: QueueLimits | None = None,
+        api_key: ApiKey | None = None,
+        compartment_id: str | None = None,
+        public_url: str | None = None,
+    ) -> None:
+        """Configure an emulator; nothing listens until ``start()``.
+
+        ``clock`` drives queue timing (visibility, retention, lifecycle delays); ``api_key`` defaults to a freshly
+        generated key; ``public_url`` overrides the advertised ``messagesEndpoint`` (e.g. a Kubernetes Service URL).
+        """
+        self._host = host
+        self._port = port
+        self._limits = limits or QueueLimits()
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self.api_key = api_key or ApiKey.generate()
+        self.compartment_id = compartment_id or new_ocid("compartment")
+        self.queues = QueueStore(
+            clock=clock, create_delay_seconds=create_delay_seconds, max_long_poll_seconds=max_long_poll_seconds
+        )
+        self.counters = RequestCounters()
+        self._stopping = threading.Event()
+        admin = QueueAdminApi(
+            self.queues,
+            compartments=frozenset({self.compartment_id, self.api_key.tenancy}),
+            endpoint=lambda: self.url,
+            limits=self._limits,
+        )
+        services = Router(admin.routes())
+        services.include(QueueDataApi(self.queues, limits=self._limits).routes())
+        self.faults = FaultInjector(known_operations=services.operations)
+        control = Router(ControlApi(faults=self.faults, counters=self.counters).routes())
+        self._app = EmulatorApp(
+            services=services,
+            control=control,
+            verifier=SignatureVerifier({self.api_key.key_id: self.api_key.public_key()}),
+            faults=self.faults,
+            counters=self.counters,
+            stopping=self._stopping,
+        )
+        self._server: HttpServer | None = None
+        if seed is not None:
+            self._apply_seed(seed)
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> Emulator:
+        """Bind and serve in a background thread; returns self."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already started")
+        if self._stopping.is_set():
+            raise RuntimeError("a stopped emulator cannot be restarted; create a new Emulator")
+        self._server = HttpServer(
+            host=self._host, port=self._port, app=self._app, max_request_bytes=self._limits.max_request_bytes
+        )
+        self._server.start()
+        logger.info("OCI emulator listening on %s (compartment %s)", self.url, self.compartment_id)
+        return self
+
+    def stop(self) -> None:
+        """Wake long polls and injected delays, close every connection and join every thread. Idempotent."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        self.queues.close()
+        server.stop()
+        logger.info("OCI emulator stopped")
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------------- client facts
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server (no trailing slash); also the queues' messagesEndpoint."""
+        if self._public_url is not None:
+            return self._public_url
+        if self._server is None:
+            raise RuntimeError("the emulator is not started; call start() first")
+        host = _WILDCARD_HOSTS.get(self._host, self._host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._server.port}"
+
+    @property
+    def oci_config(self) -> dict[str, str]:
+        """An SDK config dict (user, tenancy, fingerprint, key_content, region) the emulator accepts."""
+        return self.api_key.sdk_config()
+
+    def write_config(self, path: Path, profile: str = "DEFAULT") -> Path:
+        """Write an OCI CLI config (one profile) and its key file beside it (mode 0600); returns ``path``."""
+        notes: tuple[str, ...] = (
+            "OCI config written by the OKE Burst Scaler OCI emulator",
+            f"emulator compartment: {self.compartment_id}",
+        )
+        if self._server is not None or self._public_url is not None:
+            notes += (f"emulator endpoint: {self.url}",)
+        write_oci_config(self.api_key, path, profile=profile, notes=notes)
+        return path
+
+    # ------------------------------------------------------------------------------------------- direct access
+
+    def create_queue(
+        self,
+        display_name: str,
+        *,
+        visibility_in_seconds: int = 30,
+        retention_in_seconds: int = 86400,
+        timeout_in_seconds: int = 30,
+        dead_letter_queue_delivery_count: int = 0,
+        channel_consumption_limit: int = 100,
+        queue_id: str | None = None,
+    ) -> str:
+        """Create an ACTIVE queue in ``compartment_id`` without HTTP; returns its OCID."""
+        settings = QueueSettings(
+            retention_in_seconds=retention_in_seconds,
+            visibility_in_seconds=visibility_in_seconds,
+            timeout_in_seconds=timeout_in_seconds,
+            dead_letter_queue_delivery_count=dead_letter_queue_delivery_count,
+            channel_consumption_limit=channel_consumption_limit,
+        )
+        problems = settings.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        info, _ = self.queues.create_queue(
+            display_name=display_name,
+            compartment_id=self.compartment_id,
+            settings=settings,
+            queue_id=queue_id,
+            immediate=True,
+        )
+        return info.queue_id
+
+    def _apply_seed(self, path: Path) -> None:
+        compartments = {self.compartment_id, self.api_key.tenancy}
+        for queue in load_seed(path, limits=self._limits):
+            compartment = queue.compartment_id or self.compartment_id
+            if compartment not in compartments:
+                raise ValueError(
+                    f"seed queue {queue.display_name}: compartment {compartment} is not served by the emulator; "
+                    "omit compartmentId or pass --compartment-id"
+                )
+            info, _ = self.queues.create_queue(
+                display_name=queue.display_name,
+                compartment_id=compartment,
+                settings=queue.settings,
+                queue_id=queue.queue_id,
+                immediate=True,
+            )
+            if queue.messages:
+                self.queues.put_messages(info.queue_id, queue.messages)
+            logger.info("seeded queue %s (%s) with %d messages", info.queue_id, queue.display_name, len(queue.messages))

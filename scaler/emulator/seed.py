@@ -1,0 +1,122 @@
+"""Seed files: queues (and messages) that exist as soon as the emulator starts.
+
+Demo scripts, benchmarks and the kind-based end-to-end setup need queues with known OCIDs before any client runs, so
+``--seed FILE`` reads a JSON document and creates them directly (ACTIVE at once). Format::
+
+    {"queues": [{"displayName": "orders",
+                 "id": "ocid1.queue.oc1.iad.orders",          # optional fixed OCID
+                 "compartmentId": "...",                       # optional; default the emulator's compartment
+                 "retentionInSeconds": 86400, "visibilityInSeconds": 30, "timeoutInSeconds": 30,
+                 "deadLetterQueueDeliveryCount": 0, "channelConsumptionLimit": 100,
+                 "messages": [{"content": "hello", "channelId": "tenant-a", "customProperties": {"k": "v"}}]}]}
+
+Every problem in the file is reported at once, with its JSON location.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ApiError
+from .messages import NewMessage
+from .settings import (
+    CHANNEL_CONSUMPTION_LIMIT,
+    CHANNEL_ID_LENGTH,
+    DEAD_LETTER_QUEUE_DELIVERY_COUNT,
+    DISPLAY_NAME_LENGTH,
+    RETENTION_IN_SECONDS,
+    TIMEOUT_IN_SECONDS,
+    VISIBILITY_IN_SECONDS,
+    QueueLimits,
+    QueueSettings,
+)
+from .wire import FieldReader, or_default
+
+_QUEUE_ID = re.compile(r"^ocid1\.queue\.[A-Za-z0-9._-]+$")
+
+
+class SeedError(ValueError):
+    """The seed file cannot be used; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class SeedQueue:
+    display_name: str
+    queue_id: str | None
+    compartment_id: str | None
+    settings: QueueSettings
+    messages: tuple[NewMessage, ...]
+
+
+def load_seed(path: Path, *, limits: QueueLimits) -> list[SeedQueue]:
+    """Parse and validate a seed file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SeedError(f"seed file {path} cannot be read: {error}") from error
+    except json.JSONDecodeError as error:
+        raise SeedError(f"seed file {path} is not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise SeedError(f"seed file {path} must hold a JSON object with a 'queues' array")
+    fields = FieldReader(document, "")
+    entries = fields.array("queues") or []
+    queues = [_queue(fields, entry, f"queues[{i}]", limits) for i, entry in enumerate(entries)]
+    ids = [str(entry["id"]) for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)]
+    duplicates = sorted({queue_id for queue_id in ids if ids.count(queue_id) > 1})
+    if duplicates:
+        fields.problem(f"queue ids appear more than once: {', '.join(duplicates)}")
+    try:
+        fields.finish()
+    except ApiError as error:
+        raise SeedError(f"seed file {path}: {error.message}") from error
+    return [queue for queue in queues if queue is not None]
+
+
+def _queue(fields: FieldReader, entry: Any, where: str, limits: QueueLimits) -> SeedQueue | None:
+    reader = fields.child(entry, where)
+    if reader is None:
+        return None
+    defaults = QueueSettings()
+    display_name = reader.string("displayName", required=True, length=DISPLAY_NAME_LENGTH)
+    queue_id = reader.string("id")
+    if queue_id is not None and not _QUEUE_ID.match(queue_id):
+        reader.problem(f"{where}.id must look like ocid1.queue.<...> (letters, digits, '.', '_', '-'), got {queue_id}")
+    settings = QueueSettings(
+        retention_in_seconds=or_default(
+            reader.integer("retentionInSeconds", bounds=RETENTION_IN_SECONDS), defaults.retention_in_seconds
+        ),
+        visibility_in_seconds=or_default(
+            reader.integer("visibilityInSeconds", bounds=VISIBILITY_IN_SECONDS), defaults.visibility_in_seconds
+        ),
+        timeout_in_seconds=or_default(
+            reader.integer("timeoutInSeconds", bounds=TIMEOUT_IN_SECONDS), defaults.timeout_in_seconds
+        ),
+        dead_letter_queue_delivery_count=or_default(
+            reader.integer("deadLetterQueueDeliveryCount", bounds=DEAD_LETTER_QUEUE_DELIVERY_COUNT),
+            defaults.dead_letter_queue_delivery_count,
+        ),
+        channel_consumption_limit=or_default(
+            reader.integer("channelConsumptionLimit", bounds=CHANNEL_CONSUMPTION_LIMIT),
+            defaults.channel_consumption_limit,
+        ),
+    )
+    compartment_id = reader.string("compartmentId")
+    messages = []
+    for index, item in enumerate(reader.array("messages") or []):
+        message_reader = reader.child(item, f"{where}.messages[{index}]")
+        if message_reader is None:
+            continue
+        content = message_reader.string("content", required=True)
+        channel_id = message_reader.string("channelId", length=CHANNEL_ID_LENGTH)
+        properties = message_reader.string_map("customProperties") or {}
+        if content is not None and not 1 <= len(content.encode("utf-8")) <= limits.max_message_bytes:
+            message_reader.problem(f"{where}.messages[{index}].content must be 1 to {limits.max_message_bytes} bytes")
+        elif content is not None:
+            messages.append(NewMessage(content=content, channel_id=channel_id, custom_properties=properties))
+    if display_name is None:
+        return None
+    return SeedQueue(display_name, queue_id, compartment_id, settings, tuple(messages))

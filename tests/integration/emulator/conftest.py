@@ -1,0 +1,70 @@
+"""Fixtures: an in-process emulator on 127.0.0.1:0 and real OCI SDK clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import oci
+import pytest
+
+from scaler.emulator import ApiKey, Emulator, ManualClock
+
+QUIET = {
+    "retry_strategy": oci.retry.NoneRetryStrategy(),
+    "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+}
+
+
+@dataclass
+class Clients:
+    admin: Any
+    data: Any
+    composite: Any
+
+    def close(self) -> None:
+        self.admin.base_client.session.close()
+        self.data.base_client.session.close()
+
+
+def clients_for(config: dict[str, Any], url: str) -> Clients:
+    admin = oci.queue.QueueAdminClient(config, service_endpoint=url, **QUIET)
+    data = oci.queue.QueueClient(config, service_endpoint=url, timeout=(3, 40), **QUIET)
+    return Clients(admin=admin, data=data, composite=oci.queue.QueueAdminClientCompositeOperations(admin))
+
+
+@pytest.fixture(scope="session")
+def emulator_api_key() -> ApiKey:
+    """One generated key for the session: RSA generation is the slowest part of starting an emulator."""
+    return ApiKey.generate()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def emulator(emulator_api_key: ApiKey, clock: ManualClock) -> Iterator[Emulator]:
+    with Emulator(host="127.0.0.1", port=0, clock=clock, api_key=emulator_api_key) as emu:
+        yield emu
+
+
+@pytest.fixture
+def make_clients() -> Iterator[Callable[[dict[str, Any], str], Clients]]:
+    """Build SDK clients for any config/endpoint; their connection pools are closed after the test."""
+    made: list[Clients] = []
+
+    def make(config: dict[str, Any], url: str) -> Clients:
+        made.append(clients_for(config, url))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()
+
+
+@pytest.fixture
+def clients(emulator: Emulator, make_clients: Callable[[dict[str, Any], str], Clients]) -> Clients:
+    return make_clients(emulator.oci_config, emulator.url)

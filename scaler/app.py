@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 
 from scaler import __version__
+from scaler.cluster import ClusterView
+from scaler.kube import KubeReader, connect
 from scaler.metadata import QueueRef, SourceRef
 from scaler.refresh import CacheTiming, RefreshCache
 from scaler.server import GrpcServer
@@ -45,6 +47,7 @@ class ScalerApp:
         queue_source: BacklogSource | None = None,
         stream_source: BacklogSource | None = None,
         telemetry: Telemetry | None = None,
+        kube_reader: KubeReader | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
@@ -66,9 +69,23 @@ class ScalerApp:
             on_stale=self.telemetry.stale_served_total.inc,
             on_unavailable=self.telemetry.unavailable_total.inc,
         )
+        reader = kube_reader if kube_reader is not None else connect(settings.kube)
+        self.cluster = (
+            ClusterView(
+                reader=reader,
+                executor=self._executor,
+                timing=CacheTiming(
+                    ttl=settings.kube_ttl_seconds, max_staleness=30.0, push_interval=settings.push_interval_seconds
+                ),
+                clock=clock,
+            )
+            if reader is not None
+            else None
+        )
         self.service = ExternalScalerService(
             cache=self.cache,
             telemetry=self.telemetry,
+            cluster=self.cluster,
             rpc_deadline_seconds=settings.rpc_deadline_seconds,
             clock=clock,
         )
@@ -143,6 +160,8 @@ class ScalerApp:
             await self.service.end_streams()
             await self._server.stop(self.settings.grace_seconds)
         await self.cache.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics is not None:
             self._metrics.close()

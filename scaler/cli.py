@@ -18,7 +18,7 @@ from typing import Any
 
 from scaler import __version__
 from scaler.errors import ConfigError
-from scaler.settings import OciAuth, OciSettings, Settings, TlsSettings
+from scaler.settings import KubeMode, KubeSettings, OciAuth, OciSettings, Settings, TlsSettings
 from scaler.telemetry import configure_logging
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,15 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--tls-cert", default=None, help="server certificate (PEM); enables TLS")
     _add(parser, "--tls-key", default=None, help="server private key (PEM)")
     _add(parser, "--tls-client-ca", default=None, help="CA bundle (PEM) for client certificates; enables mTLS")
+    _add(
+        parser,
+        "--kube",
+        default="auto",
+        choices=[m.value for m in KubeMode],
+        help="Kubernetes API access for spill-over readiness, drain estimates and placement checks",
+    )
+    _add(parser, "--kubeconfig", default=None, help="kubeconfig file (with --kube kubeconfig or auto)")
+    _add(parser, "--kube-context", default=None, help="kubeconfig context")
     _add(parser, "--log-level", default="INFO", help="logging level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -133,6 +142,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         metrics_address=metrics,
         oci=oci_settings_from(args),
         tls=tls,
+        kube=KubeSettings(
+            mode=KubeMode(args.kube),
+            kubeconfig=Path(args.kubeconfig) if args.kubeconfig else None,
+            context=args.kube_context or None,
+        ),
         cache_ttl_seconds=args.cache_ttl,
         max_staleness_seconds=args.max_staleness,
         push_interval_seconds=args.push_interval,
@@ -201,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="emulator + scaler + a burst on one machine, no cloud account")
     demo.add_argument("--messages", type=int, default=120, help="size of the burst [default: %(default)s]")
     demo.set_defaults(func=_demo)
+
+    from scaler import check
+
+    checker = sub.add_parser(
+        "check", help="placement lint: do scaled targets fit their tier (virtual nodes / managed pools)?"
+    )
+    check.add_arguments(checker)
+    checker.set_defaults(func=check.run)
 
     table = sub.add_parser("metadata-table", help="print the trigger metadata table, or update it in a README")
     table.add_argument("--readme", default=None, help="rewrite the table between the metadata-table markers")

@@ -44,8 +44,8 @@ class Workload:
     name: str
     replicas: int
     ready_replicas: int
-    pod_template: Mapping[str, Any]
-    """spec.template, camelCase JSON as the API serves it (input to the placement lint)."""
+    manifest: Mapping[str, Any]
+    """The whole object, camelCase JSON as the API serves it (input to the placement lint)."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,11 @@ def connect(settings: KubeSettings) -> KubeReader | None:
     try:
         if mode is KubeMode.IN_CLUSTER:
             configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             api = client.ApiClient(configuration)
         else:
             path = str(settings.kubeconfig.expanduser()) if settings.kubeconfig else None
-            api = config.new_client_from_config(config_file=path, context=settings.context)
+            api = config.new_client_from_config(config_file=path, context=settings.context)  # type: ignore[no-untyped-call]
     except Exception as exc:
         raise ConfigError(
             f"cannot set up Kubernetes access ({mode.value}): {exc}. Check --kube / --kubeconfig."
@@ -123,14 +123,15 @@ class KubeReader:
         if obj is None:
             return None
         data = self._api.sanitize_for_serialization(obj)
-        spec, status = data.get("spec") or {}, data.get("status") or {}
+        data.setdefault("kind", kind)
+        status = data.get("status") or {}
         return Workload(
             kind=kind,
             namespace=namespace,
             name=name,
             replicas=_int(status.get("replicas")) or 0,
             ready_replicas=_int(status.get("readyReplicas")) or _int(status.get("numberReady")) or 0,
-            pod_template=spec.get("template") or {},
+            manifest=data,
         )
 
     def scale_target(self, namespace: str, scaled_object: str) -> Workload | None:

@@ -121,6 +121,37 @@ PARAMS: Final[tuple[Param, ...]] = (
         minimum=0,
     ),
     Param(
+        "policy",
+        Kind.STRING,
+        "`backlog`: ceil(backlog / target), as KEDA. `drain`: enough replicas to drain the backlog within "
+        "`drainSeconds` at the observed arrival rate.",
+        default="backlog",
+        choices=("backlog", "drain"),
+    ),
+    Param(
+        "drainSeconds",
+        Kind.FLOAT,
+        "`drain` policy: the backlog should be gone within this many seconds.",
+        default="60",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "throughputPerReplica",
+        Kind.FLOAT,
+        "`drain` policy: messages/s one replica processes; estimated from backlog readings when unset.",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "leadSeconds",
+        Kind.FLOAT,
+        "`tier: managed`: size for the backlog this many seconds ahead on its current rising trend "
+        "(Karpenter needs time to add nodes).",
+        default="0",
+        minimum=0,
+    ),
+    Param(
         "tier",
         Kind.STRING,
         "Consumer tier: `virtual` (stateless, virtual nodes) or `managed` (Karpenter / managed nodes).",
@@ -131,6 +162,18 @@ PARAMS: Final[tuple[Param, ...]] = (
         Kind.INT,
         "The scaler's own replica cap; the metric is capped so HPA lands exactly on it.",
         minimum=1,
+    ),
+    Param(
+        "group",
+        Kind.STRING,
+        "Spill-over group: one `managed` and one `virtual` ScaledObject on the same source and namespace.",
+    ),
+    Param(
+        "managedMaxReplicas",
+        Kind.INT,
+        "`tier: virtual` in a group: the managed member's cap, for pure overflow when the Kubernetes API is "
+        "unreachable (read from the managed ScaledObject otherwise).",
+        minimum=0,
     ),
 )
 
@@ -188,6 +231,12 @@ class TriggerConfig:
     activation_backlog: float
     tier: str | None
     max_replicas: int | None
+    policy: str = "backlog"
+    drain_seconds: float = 60.0
+    throughput_per_replica: float | None = None
+    lead_seconds: float = 0.0
+    group: str | None = None
+    managed_max_replicas: int | None = None
 
     @property
     def source(self) -> str:
@@ -292,6 +341,10 @@ def parse_metadata(metadata: Mapping[str, str]) -> ParsedMetadata:
                 problems.append(problem)
                 continue
         values[param.name] = value
+    if values.get("leadSeconds") and values.get("tier") != "managed":
+        problems.append(f"parameter {_q('leadSeconds')} requires tier {_q('managed')}")
+    if values.get("group") is not None and values.get("tier") is None:
+        problems.append(f"parameter {_q('group')} requires parameter {_q('tier')}")
     limitation = values.get("partitionLimitation")
     if isinstance(limitation, str) and source == SOURCE_STREAMING:
         try:
@@ -346,7 +399,21 @@ def _build(values: Mapping[str, object]) -> TriggerConfig:
         activation_backlog=float(str(values["activationBacklog"])),
         tier=text("tier"),
         max_replicas=replicas,
+        policy=str(values["policy"]),
+        drain_seconds=float(str(values["drainSeconds"])),
+        throughput_per_replica=_optional_float(values.get("throughputPerReplica")),
+        lead_seconds=float(str(values["leadSeconds"])),
+        group=text("group"),
+        managed_max_replicas=_optional_int(values.get("managedMaxReplicas")),
     )
+
+
+def _optional_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def parse_partitions(text: str) -> tuple[str, ...]:

@@ -15,6 +15,8 @@ Activation follows KEDA's convention: active iff backlog is strictly above the t
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 from scaler.metadata import TriggerConfig
@@ -72,23 +74,163 @@ def replica_cap(reading: Reading, config: TriggerConfig) -> int | None:
     return cap
 
 
-def decide(backlog: float, config: TriggerConfig, *, cap: int | None = None) -> Decision:
-    """The `backlog` policy: one replica per ``targetBacklogPerReplica`` messages, capped at ``cap``.
+@dataclass(frozen=True)
+class Sample:
+    """One backlog reading on the refresh cache's clock."""
 
-    ``cap`` defaults to ``maxReplicas``; callers pass ``replica_cap()`` to include the Streaming partition cap.
+    at: float
+    backlog: float
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything a decision may use, gathered at the edges; the policy itself reads nothing."""
+
+    backlog: float
+    history: tuple[Sample, ...] = ()
+    """Recent readings of the same source, oldest first (may end with the current one)."""
+    ready_replicas: int | None = None
+    """The scale target's ready replicas now, when the Kubernetes API could tell."""
+    cap: int | None = None
+    """Replica cap from the caller (``maxReplicas``, partition count); None: uncapped."""
+
+
+TREND_WINDOW_SECONDS = 60.0
+"""How far back trends look: long enough to average GetStats' approximations, short enough to follow a burst."""
+_MIN_TREND_SPAN_SECONDS = 1.0
+
+
+def _window(history: tuple[Sample, ...]) -> tuple[Sample, ...]:
+    if not history:
+        return ()
+    newest = history[-1].at
+    return tuple(s for s in history if newest - s.at <= TREND_WINDOW_SECONDS)
+
+
+def trend(history: tuple[Sample, ...]) -> float | None:
+    """Least-squares slope of backlog over time (messages/s) in the window; None without enough data."""
+    samples = _window(history)
+    if len(samples) < 2 or samples[-1].at - samples[0].at < _MIN_TREND_SPAN_SECONDS:
+        return None
+    mean_t = sum(s.at for s in samples) / len(samples)
+    mean_b = sum(s.backlog for s in samples) / len(samples)
+    var = sum((s.at - mean_t) ** 2 for s in samples)
+    cov = sum((s.at - mean_t) * (s.backlog - mean_b) for s in samples)
+    return cov / var if var > 0 else None
+
+
+def project(backlog: float, history: tuple[Sample, ...], lead_seconds: float) -> float:
+    """The backlog ``lead_seconds`` ahead on the current trend, for capacity that takes time to arrive.
+
+    Bounded both ways: a flat or falling trend never inflates the backlog, and the projection never reaches
+    further ahead than the window of readings that supports the trend.
     """
-    cap = config.max_replicas if cap is None else cap
+    slope = trend(history)
+    if slope is None or slope <= 0 or lead_seconds <= 0:
+        return backlog
+    samples = _window(history)
+    support = samples[-1].at - samples[0].at
+    return backlog + slope * min(lead_seconds, support)
+
+
+def estimate_throughput(history: tuple[Sample, ...], ready_replicas: int | None) -> float | None:
+    """Per-replica throughput from backlog readings: a lower bound, or None when nothing supports one.
+
+    GetStats shows only the backlog, so arrivals and consumption cannot be told apart directly. Whenever the
+    backlog fell between two readings, the consumers processed at least that drop (arrivals are never negative);
+    the fastest such drop in the window, divided by the ready replicas now, bounds one replica's throughput from
+    below. Under-estimating throughput errs toward more replicas. Without a falling stretch or a replica count
+    (no Kubernetes API access) there is no estimate and the `drain` policy falls back to `backlog`.
+    """
+    if not ready_replicas:
+        return None
+    samples = _window(history)
+    rates = [
+        (a.backlog - b.backlog) / (b.at - a.at)
+        for a, b in itertools.pairwise(samples)
+        if b.at > a.at and b.backlog < a.backlog
+    ]
+    return max(rates) / ready_replicas if rates else None
+
+
+def drain_replicas(
+    backlog: float,
+    *,
+    drain_seconds: float,
+    throughput: float,
+    arrival: float,
+) -> int:
+    """Replicas that absorb arrivals and clear ``backlog`` within ``drain_seconds``: ceil((B/T + arrival) / thr)."""
+    need = backlog / drain_seconds + max(0.0, arrival)
+    return max(0, math.ceil(need / throughput - 1e-9)) if need > 0 else 0
+
+
+def _drain_need(backlog: float, obs: Observation, config: TriggerConfig) -> int | None:
+    throughput = config.throughput_per_replica or estimate_throughput(obs.history, obs.ready_replicas)
+    if throughput is None:
+        return None
+    slope = trend(obs.history) or 0.0
+    # Arrivals = net growth + what the running replicas consume; without a replica count, net growth only.
+    arrival = slope + (obs.ready_replicas or 0) * throughput
+    return drain_replicas(backlog, drain_seconds=config.drain_seconds, throughput=throughput, arrival=arrival)
+
+
+def _ceil_replicas(backlog: float, per_replica_milli: int) -> int:
+    return -(-max(0, _milli(backlog)) // per_replica_milli)  # ceil in the HPA's milli units
+
+
+def value_for(replicas: int, backlog: float, config: TriggerConfig) -> float:
+    """The metric value that makes the HPA run exactly ``replicas``.
+
+    When that is what plain backlog scaling gives anyway, the raw backlog is sent (what KEDA users expect to see);
+    otherwise ``(replicas - 1/2) x target``, which lands on ``replicas`` under KEDA's rounding and truncation.
+    """
     per_replica_milli = _milli(target(config).size_float)
-    desired = -(-max(0, _milli(backlog)) // per_replica_milli)  # ceil in the HPA's milli units
-    value = backlog
-    if cap is not None and desired > cap:
-        desired = cap
-        value = (cap - 0.5) * per_replica_milli / MILLI
+    if replicas == _ceil_replicas(backlog, per_replica_milli):
+        return backlog
+    return (replicas - 0.5) * per_replica_milli / MILLI if replicas > 0 else 0.0
+
+
+def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None = None) -> Decision:
+    """Replicas for one trigger under its policy, capped, expressed as an HPA-exact metric value.
+
+    ``obs`` may be a bare backlog (the `backlog` policy needs nothing else). ``cap`` defaults to the
+    observation's cap, then to ``maxReplicas``; callers pass ``replica_cap()`` to include the partition cap.
+    """
+    if not isinstance(obs, Observation):
+        obs = Observation(backlog=obs)
+    if cap is None:
+        cap = obs.cap if obs.cap is not None else config.max_replicas
+    basis = obs.backlog
+    if config.lead_seconds > 0:
+        basis = project(obs.backlog, obs.history, config.lead_seconds)
+    desired = _ceil_replicas(basis, _milli(target(config).size_float))
+    if config.policy == "drain" and obs.backlog > 0:
+        need = _drain_need(basis, obs, config)
+        if need is not None:
+            desired = max(1, need)
+    if cap is not None:
+        desired = min(desired, cap)
     return Decision(
-        backlog=backlog,
-        metric_value=value,
-        active=is_active(backlog, config.activation_backlog),
+        backlog=obs.backlog,
+        metric_value=value_for(desired, obs.backlog, config),
+        active=is_active(obs.backlog, config.activation_backlog),
         desired_replicas=desired,
+    )
+
+
+def resize(decision: Decision, replicas: int, config: TriggerConfig, *, active_when_positive: bool) -> Decision:
+    """The same observation expressed for another replica count (a spill-over member's share).
+
+    A virtual member whose share is 0 is inactive even with a backlog, so KEDA can scale it to zero while the
+    managed tier serves everything.
+    """
+    active = decision.active and (replicas > 0 if active_when_positive else True)
+    return Decision(
+        backlog=decision.backlog,
+        metric_value=value_for(replicas, decision.backlog, config),
+        active=active,
+        desired_replicas=replicas,
     )
 
 

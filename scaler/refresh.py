@@ -16,6 +16,7 @@ source goes through here:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 V = TypeVar("V")
 
+_HISTORY = 128
+"""Successful reads kept per source for trend estimates (about two minutes at one read per second)."""
+
 
 @dataclass(frozen=True)
 class Snapshot(Generic[V]):
@@ -41,6 +45,7 @@ class Snapshot(Generic[V]):
 
 @dataclass
 class _Entry(Generic[V]):
+    history: collections.deque[Snapshot[V]] = field(default_factory=lambda: collections.deque(maxlen=_HISTORY))
     last_good: Snapshot[V] | None = None
     last_attempt: float | None = None
     last_error: Exception | None = None
@@ -113,6 +118,11 @@ class RefreshCache(Generic[K, V]):
     def watched(self) -> int:
         return len(self._watches)
 
+    def history(self, key: K) -> tuple[Snapshot[V], ...]:
+        """Recent successful reads of ``key``, oldest first: the input of trend-based policies."""
+        entry = self._entries.get(key)
+        return tuple(entry.history) if entry is not None else ()
+
     async def get(self, key: K, *, max_wait: float) -> Snapshot[V]:
         """A value young enough to serve, waiting at most ``max_wait`` seconds for a refresh; else UnavailableError."""
         now = self._clock()
@@ -156,6 +166,7 @@ class RefreshCache(Generic[K, V]):
             log.exception("refresh of %r failed unexpectedly", key)
         else:
             entry.last_good = Snapshot(value=value, observed_at=self._clock())
+            entry.history.append(entry.last_good)
             entry.last_error = None
         finally:
             entry.inflight = None

@@ -12,17 +12,21 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import grpc
 
 from scaler._proto import externalscaler_pb2 as pb
+from scaler.cluster import ClusterView
 from scaler.errors import MetadataError, UnavailableError
+from scaler.kube import Workload
 from scaler.metadata import ParsedMetadata, SourceRef, TriggerConfig, parse_metadata
 from scaler.naming import metric_name
-from scaler.policy import Decision, backlog_of, decide, int_value, replica_cap, target
+from scaler.placement import Severity, lint_workload
+from scaler.policy import Decision, Observation, Sample, backlog_of, decide, int_value, replica_cap, resize, target
 from scaler.refresh import CLOSED, RefreshCache, Snapshot
+from scaler.routing import MANAGED, VIRTUAL, Split, split
 from scaler.sources.base import QueueBacklog, Reading
 from scaler.telemetry import Telemetry
 
@@ -59,10 +63,14 @@ class ExternalScalerService:
         *,
         cache: RefreshCache[SourceRef, Reading],
         telemetry: Telemetry,
+        cluster: ClusterView | None = None,
         rpc_deadline_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._cache = cache
+        self._cluster = cluster
+        self._last_split: OrderedDict[tuple[str, str], Split] = OrderedDict()
+        self._warned_placement: OrderedDict[tuple[str, str, tuple[str, ...]], None] = OrderedDict()
         self._telemetry = telemetry
         self._rpc_deadline = rpc_deadline_seconds
         self._clock = clock
@@ -120,17 +128,32 @@ class ExternalScalerService:
         return max(0.0, min(self._rpc_deadline, remaining - _DEADLINE_MARGIN_SECONDS))
 
     async def _decide(self, resolved: Resolved, max_wait: float) -> Decision:
+        started = self._clock()
         try:
             snapshot: Snapshot[Reading] = await self._cache.get(resolved.config.ref, max_wait=max_wait)
         except UnavailableError as exc:
             raise _Refused(grpc.StatusCode.UNAVAILABLE, f"{resolved.metric_name}: {exc}") from exc
-        return self._record(resolved, snapshot)
+        remaining = max(0.0, max_wait - (self._clock() - started))
+        return await self._record(resolved, snapshot, remaining)
 
-    def _record(self, resolved: Resolved, snapshot: Snapshot[Reading]) -> Decision:
+    async def _record(self, resolved: Resolved, snapshot: Snapshot[Reading], max_wait: float) -> Decision:
+        """Turn a reading into this trigger's decision: policy, caps, and its share of a spill-over group."""
         config = resolved.config
         reading = snapshot.value
         backlog = backlog_of(reading, config)
-        decision = decide(float(backlog), config, cap=replica_cap(reading, config))
+        history = tuple(Sample(s.observed_at, backlog_of(s.value, config)) for s in self._cache.history(config.ref))
+        ready: int | None = None
+        if self._cluster is not None and (config.policy == "drain" or config.tier is not None):
+            workload = await self._cluster.target(resolved.namespace, resolved.name, max_wait=max_wait)
+            if workload is not None:
+                ready = workload.ready_replicas
+                if config.tier is not None:
+                    self._check_placement(resolved, workload)
+        observation = Observation(backlog=float(backlog), history=history, ready_replicas=ready)
+        if config.group is not None and config.tier is not None:
+            decision = await self._group_decision(resolved, reading, observation, max_wait)
+        else:
+            decision = decide(observation, config, cap=replica_cap(reading, config))
         labels = (resolved.namespace, resolved.name, resolved.metric_name)
         self._telemetry.backlog.labels(*labels).set(backlog)
         self._telemetry.desired_replicas.labels(*labels).set(decision.desired_replicas)
@@ -141,6 +164,76 @@ class ExternalScalerService:
             for partition in reading.partitions:
                 self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
         return decision
+
+    async def _group_decision(
+        self, resolved: Resolved, reading: Reading, observation: Observation, max_wait: float
+    ) -> Decision:
+        """A spill-over member's share of the group's total need D (see scaler.routing)."""
+        config = resolved.config
+        uncapped = replace(config, max_replicas=None)
+        total = decide(observation, uncapped, cap=replica_cap(reading, uncapped))
+        managed_ready: int | None = None
+        managed_cap = config.max_replicas if config.tier == MANAGED else config.managed_max_replicas
+        if config.tier == VIRTUAL and self._cluster is not None and config.group is not None:
+            peer = await self._cluster.managed_peer(resolved.namespace, config.group, max_wait=max_wait)
+            if peer is not None:
+                managed_cap = peer.max_replicas if peer.max_replicas is not None else managed_cap
+                managed_ready = peer.workload.ready_replicas if peer.workload is not None else None
+        shares = split(
+            total.desired_replicas,
+            managed_cap=managed_cap,
+            virtual_cap=config.max_replicas if config.tier == VIRTUAL else None,
+            managed_ready=managed_ready,
+        )
+        mine = shares.managed if config.tier == MANAGED else shares.virtual
+        self._report_split(resolved, shares, mine)
+        return resize(total, mine, config, active_when_positive=config.tier == VIRTUAL)
+
+    def _report_split(self, resolved: Resolved, shares: Split, mine: int) -> None:
+        config = resolved.config
+        group = config.group or ""
+        self._telemetry.group_replicas.labels(resolved.namespace, group, config.tier or "").set(mine)
+        marker = (resolved.namespace, resolved.name)
+        if self._last_split.get(marker) != shares:
+            self._last_split[marker] = shares
+            if len(self._last_split) > _PARSE_CACHE_SIZE:
+                self._last_split.popitem(last=False)
+            log.info(
+                "group %s/%s: need %d → managed %d, virtual %d (managed ready: %s); %s tier gets %d",
+                resolved.namespace,
+                group,
+                shares.total,
+                shares.managed,
+                shares.virtual,
+                "unknown, pure overflow" if shares.managed_ready is None else shares.managed_ready,
+                config.tier,
+                mine,
+            )
+
+    def _check_placement(self, resolved: Resolved, workload: Workload) -> None:
+        """Run the placement lint on the target we scale; one warning per distinct set of findings."""
+        tier = resolved.config.tier or ""
+        findings = [
+            f
+            for f in lint_workload(workload.manifest, tier=tier, scaled_object=resolved.name)
+            if f.severity == Severity.ERROR
+        ]
+        self._telemetry.placement_violations.labels(resolved.namespace, resolved.name).set(len(findings))
+        marker = (resolved.namespace, resolved.name, tuple(f.rule for f in findings))
+        if findings and marker not in self._warned_placement:
+            self._warned_placement[marker] = None
+            if len(self._warned_placement) > _PARSE_CACHE_SIZE:
+                self._warned_placement.popitem(last=False)
+            log.warning(
+                "ScaledObject %s/%s (tier %s) scales %s %s, which breaks placement rules: %s. "
+                "Its pods may stay Pending or land on the wrong nodes; run `burst-scaler check` for fixes.",
+                resolved.namespace,
+                resolved.name,
+                tier,
+                workload.kind,
+                workload.name,
+                "; ".join(f"{f.rule}: {f.message}" for f in findings),
+            )
 
     # --- bookkeeping around every unary call -----------------------------------------------------------------
 
@@ -240,7 +333,7 @@ class ExternalScalerService:
                         break
                     if not isinstance(outcome, Snapshot):
                         continue  # upstream down: keep the last state, never report a transition on no data
-                    active = self._record(resolved, outcome).active
+                    active = (await self._record(resolved, outcome, self._rpc_deadline)).active
                     if active and not was_active:
                         self._telemetry.pushes_total.inc()
                         yield pb.IsActiveResponse(result=True)

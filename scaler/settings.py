@@ -35,7 +35,27 @@ class OciSettings:
     max_attempts: int = 2
     """SDK attempts per read; the SDK default (8 attempts over 600 s) would pin a refresh for minutes."""
     breaker_failure_threshold: int = 10
-    breaker_recovery_seconds: int = 5
+    breaker_recovery_seconds: int = 1
+    """Open-breaker pause; kept at one refresh so recovery after an outage costs at most one refresh."""
+
+
+class KubeMode(Enum):
+    """How to reach the API server."""
+
+    AUTO = "auto"
+    """In-cluster when running in a pod, else the kubeconfig if one exists, else off."""
+    IN_CLUSTER = "in-cluster"
+    KUBECONFIG = "kubeconfig"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    """Kubernetes API access: mode, and for `kubeconfig` an optional file and context."""
+
+    mode: KubeMode = KubeMode.AUTO
+    kubeconfig: Path | None = None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,10 @@ class Settings:
     """Prometheus /metrics; None disables the endpoint."""
     oci: OciSettings = field(default_factory=OciSettings)
     tls: TlsSettings | None = None
+    kube: KubeSettings = field(default_factory=KubeSettings)
+    """Kubernetes API access for spill-over readiness, drain estimates and the placement check."""
+    kube_ttl_seconds: float = 2.0
+    """Kubernetes answers (ready replicas, group peers) are shared this long; readiness lags by at most this."""
     cache_ttl_seconds: float = 1.0
     """Answers younger than this are served without asking OCI: one read per source per TTL."""
     max_staleness_seconds: float = 60.0
@@ -74,4 +98,5 @@ class Settings:
         """The effective configuration for the start-up log line; no secrets live in Settings, paths only."""
         data = asdict(self)
         data["oci"]["auth"] = self.oci.auth.value
+        data["kube"]["mode"] = self.kube.mode.value
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}

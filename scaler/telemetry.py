@@ -79,6 +79,18 @@ class Telemetry:
             ["namespace", "scaledobject", "metric", "partition"],
             registry=r,
         )
+        self.group_replicas = Gauge(
+            "burst_scaler_group_replicas",
+            "Spill-over share decided for each tier of a group",
+            ["namespace", "group", "tier"],
+            registry=r,
+        )
+        self.placement_violations = Gauge(
+            "burst_scaler_placement_violations",
+            "Placement-rule errors found on the target a ScaledObject scales",
+            ["namespace", "scaledobject"],
+            registry=r,
+        )
         self.value_age = Gauge(
             "burst_scaler_value_age_seconds",
             "Age of the value last served",

@@ -10,7 +10,7 @@ import pytest
 
 from scaler._proto import externalscaler_pb2_grpc
 from scaler.app import ScalerApp
-from scaler.settings import Settings
+from scaler.settings import KubeMode, KubeSettings, Settings
 from tests.support.fakes import FakeQueueSource
 
 StartScaler = Callable[..., Awaitable[ScalerApp]]
@@ -26,7 +26,12 @@ async def start_scaler() -> AsyncIterator[StartScaler]:
     async def start(
         *, queue_source: Any = USE_FAKE, stream_source: Any = USE_FAKE, clock: Any = None, **overrides: Any
     ) -> ScalerApp:
-        fields: dict[str, Any] = {"address": "127.0.0.1:0", "metrics_address": None, "grace_seconds": 1.0}
+        fields: dict[str, Any] = {
+            "address": "127.0.0.1:0",
+            "metrics_address": None,
+            "grace_seconds": 1.0,
+            "kube": KubeSettings(mode=KubeMode.OFF),
+        }
         fields.update(overrides)
         extra = {"clock": clock} if clock is not None else {}
         app = ScalerApp(

@@ -286,7 +286,7 @@ async def test_health_reflection_and_graceful_shutdown_ends_streams_ok(start_sca
     await asyncio.wait_for(stopping, timeout=5)
 
 
-async def _until(predicate: Any, within: float = 5.0) -> None:
+async def _until(predicate: Any, within: float = 15.0) -> None:
     deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:

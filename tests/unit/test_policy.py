@@ -9,7 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scaler.metadata import QueueRef, TriggerConfig
-from scaler.policy import decide, int_value, target
+from scaler.policy import (
+    Observation,
+    Sample,
+    decide,
+    drain_replicas,
+    estimate_throughput,
+    int_value,
+    project,
+    target,
+    trend,
+)
 
 
 def config(target_per_replica: float = 10, activation: float = 0, max_replicas: int | None = None) -> TriggerConfig:
@@ -95,3 +105,86 @@ def test_monotonic_in_backlog(backlog: int, per_replica: float) -> None:
 @given(backlog=st.integers(min_value=0, max_value=1000), activation=st.integers(min_value=0, max_value=1000))
 def test_never_active_at_or_below_activation(backlog: int, activation: int) -> None:
     assert decide(float(backlog), config(activation=activation)).active is (backlog > activation)
+
+
+def drain_config(**kw: object) -> TriggerConfig:
+    from dataclasses import replace
+
+    return replace(config(10), policy="drain", **kw)  # type: ignore[arg-type]
+
+
+def samples(*points: tuple[float, float]) -> tuple[Sample, ...]:
+    return tuple(Sample(at=t, backlog=b) for t, b in points)
+
+
+def test_trend_and_projection() -> None:
+    rising = samples((0, 100), (10, 200), (20, 300))
+    assert trend(rising) == pytest.approx(10.0)
+    assert project(300, rising, 15) == pytest.approx(450)
+    assert project(300, rising, 600) == pytest.approx(500)  # never further ahead than 20 s of evidence
+    falling = samples((0, 300), (10, 200), (20, 100))
+    assert project(100, falling, 60) == 100  # a falling backlog never inflates
+    assert trend(samples((0, 5))) is None
+
+
+def test_throughput_estimate_is_a_lower_bound_from_falling_stretches() -> None:
+    history = samples((0, 500), (5, 400), (10, 350), (15, 360))
+    assert estimate_throughput(history, 4) == pytest.approx(20 / 4)  # fastest drop 100 in 5 s over 4 replicas
+    assert estimate_throughput(history, None) is None
+    assert estimate_throughput(samples((0, 1), (5, 9)), 3) is None  # never fell: no evidence
+
+
+@pytest.mark.parametrize(
+    ("backlog", "drain", "throughput", "arrival", "replicas"),
+    [(600, 60, 5, 0, 2), (600, 60, 5, 20, 6), (0, 60, 5, 20, 4), (1, 60, 5, 0, 1), (0, 60, 5, 0, 0)],
+)
+def test_drain_table(backlog: float, drain: float, throughput: float, arrival: float, replicas: int) -> None:
+    assert drain_replicas(backlog, drain_seconds=drain, throughput=throughput, arrival=arrival) == replicas
+
+
+def test_drain_policy_with_given_throughput_and_replica_count() -> None:
+    cfg = drain_config(drain_seconds=30.0, throughput_per_replica=2.0, max_replicas=100)
+    steady = samples((0, 300), (10, 300), (20, 300))  # flat: arrivals equal what 5 replicas consume
+    decision = decide(Observation(backlog=300, history=steady, ready_replicas=5), cfg)
+    assert decision.desired_replicas == 10  # (300/30 + 5*2) / 2
+    assert hpa_replicas(decision.metric_value, target(cfg).size_float, truncate=False) == 10
+
+
+def test_drain_policy_falls_back_to_backlog_without_evidence() -> None:
+    cfg = drain_config(drain_seconds=30.0)
+    assert decide(Observation(backlog=95), cfg).desired_replicas == 10
+
+
+def test_lead_time_requests_managed_capacity_ahead_of_the_queue() -> None:
+    from dataclasses import replace
+
+    cfg = replace(config(10), tier="managed", lead_seconds=30.0)
+    rising = samples((0, 0), (10, 100), (20, 200))
+    # 10 msg/s for 30 s, but only 20 s of evidence: (200 + 10*20) / 10
+    assert decide(Observation(backlog=200, history=rising), cfg).desired_replicas == 40
+    falling = samples((0, 400), (10, 300), (20, 200))
+    assert decide(Observation(backlog=200, history=falling), cfg).desired_replicas == 20
+
+
+@given(
+    backlog=st.integers(0, 10**5),
+    slope=st.floats(-50, 50),
+    ready=st.one_of(st.none(), st.integers(0, 50)),
+    policy=st.sampled_from(["backlog", "drain"]),
+    lead=st.sampled_from([0.0, 30.0]),
+    max_replicas=st.one_of(st.none(), st.integers(1, 200)),
+)
+def test_every_policy_respects_caps_floor_and_is_monotonic(
+    backlog: int, slope: float, ready: int | None, policy: str, lead: float, max_replicas: int | None
+) -> None:
+    from dataclasses import replace
+
+    cfg = replace(config(10, max_replicas=max_replicas), policy=policy, tier="managed", lead_seconds=lead)
+    history = samples((0, max(0.0, backlog - 20 * slope)), (10, max(0.0, backlog - 10 * slope)), (20, backlog))
+    low = decide(Observation(backlog=backlog, history=history, ready_replicas=ready), cfg)
+    high = decide(Observation(backlog=backlog + 7, history=history, ready_replicas=ready), cfg)
+    assert 0 <= low.desired_replicas <= high.desired_replicas
+    if max_replicas is not None:
+        assert high.desired_replicas <= max_replicas
+    assert hpa_replicas(low.metric_value, target(cfg).size_float, truncate=False) == low.desired_replicas
+    assert low.active is (backlog > cfg.activation_backlog)

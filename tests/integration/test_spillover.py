@@ -1,0 +1,174 @@
+"""Spill-over on real parts: one emulator queue, the real `kubernetes` client reading Deployment status from a
+local API server on 127.0.0.1, and the scaler answering both members of the group over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import oci
+import pytest
+
+from scaler._proto import externalscaler_pb2 as pb
+from scaler.emulator import Emulator
+from scaler.settings import KubeMode, KubeSettings, OciSettings
+from tests.conftest import stub_for
+from tests.support.kube_api import FakeKubeApi
+
+NS = "shop"
+
+
+def scaled_object(name: str, tier: str, queue_id: str, max_replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"name": name},
+            "triggers": [
+                {
+                    "type": "external-push",
+                    "metadata": {
+                        "scalerAddress": "burst-scaler.keda.svc.cluster.local:6000",
+                        "source": "oci-queue",
+                        "queueId": queue_id,
+                        "targetBacklogPerReplica": "10",
+                        "tier": tier,
+                        "group": "orders",
+                        "maxReplicas": str(max_replicas),
+                    },
+                }
+            ],
+        },
+    }
+
+
+def deployment(name: str, ready: int, *, virtual: bool) -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}
+    if virtual:
+        pod_spec["nodeSelector"] = {"type": "virtual-node"}
+        pod_spec["tolerations"] = [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]
+    else:
+        pod_spec["nodeSelector"] = {"workload-type": "stateful"}
+        pod_spec["tolerations"] = [
+            {"key": "workload-type", "operator": "Equal", "value": "stateful", "effect": "NoSchedule"}
+        ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "replicas": ready,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec},
+        },
+        "status": {"replicas": ready, "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(host="127.0.0.1", port=0) as emu:
+        yield emu
+
+
+def so_ref(name: str, queue_id: str, tier: str, max_replicas: int, **extra: str) -> pb.ScaledObjectRef:
+    metadata = scaled_object(name, tier, queue_id, max_replicas)["spec"]["triggers"][0]["metadata"]
+    return pb.ScaledObjectRef(name=name, namespace=NS, scalerMetadata={**metadata, **extra})
+
+
+async def replicas_for(stub: Any, ref: pb.ScaledObjectRef) -> tuple[int, bool]:
+    """What the HPA would run for this member: ceil(value / target), and whether KEDA sees it active."""
+    spec = (await stub.GetMetricSpec(ref)).metricSpecs[0]
+    (value,) = (
+        await stub.GetMetrics(pb.GetMetricsRequest(scaledObjectRef=ref, metricName=spec.metricName))
+    ).metricValues
+    active = (await stub.IsActive(ref)).result
+    return -(-round(value.metricValueFloat * 1000) // round(spec.targetSizeFloat * 1000)), active
+
+
+async def test_virtual_share_falls_as_managed_pods_turn_ready(
+    emulator: Emulator, start_scaler: Any, channel_for: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_id = emulator.create_queue("orders")
+    config_path = emulator.write_config(tmp_path / "oci" / "config")
+    client = oci.queue.QueueClient(oci.config.from_file(str(config_path)), service_endpoint=emulator.url)
+    for _ in range(15):
+        batch = [oci.queue.models.PutMessagesDetailsEntry(content="x") for _ in range(20)]
+        await asyncio.to_thread(client.put_messages, queue_id, oci.queue.models.PutMessagesDetails(messages=batch))
+
+    managed = scaled_object("orders-managed", "managed", queue_id, 10)
+    virtual = scaled_object("orders-virtual", "virtual", queue_id, 50)
+    broken_virtual = deployment("orders-virtual", 0, virtual=True)
+    broken_virtual["spec"]["template"]["spec"]["tolerations"] = []  # placement bug the server must flag
+    with FakeKubeApi() as kube:
+        for obj in (managed, virtual, deployment("orders-managed", 0, virtual=False), broken_virtual):
+            kube.put(copy.deepcopy(obj))
+        kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+        with caplog.at_level(logging.INFO, logger="scaler.service"):
+            app = await start_scaler(
+                queue_source=None,
+                stream_source=None,
+                oci=OciSettings(config_file=config_path, endpoint=emulator.url),
+                kube=KubeSettings(mode=KubeMode.KUBECONFIG, kubeconfig=kubeconfig),
+                kube_ttl_seconds=0.05,
+                cache_ttl_seconds=0.05,
+            )
+            stub = stub_for(channel_for(app))
+            v_ref = so_ref("orders-virtual", queue_id, "virtual", 50)
+            m_ref = so_ref("orders-managed", queue_id, "managed", 10)
+
+            # Burst of 300 at target 10: D = 30. Managed asks for its cap at once; virtual absorbs it all now.
+            assert await replicas_for(stub, m_ref) == (10, True)
+            assert await replicas_for(stub, v_ref) == (30, True)
+
+            observed = []
+            for ready in (3, 6, 10):  # Karpenter nodes arrive, managed pods turn Ready
+                kube.put(deployment("orders-managed", ready, virtual=False))
+                await asyncio.sleep(0.15)
+                observed.append((await replicas_for(stub, v_ref))[0])
+            assert observed == [27, 24, 20]  # the virtual tier hands back as managed capacity arrives
+            assert await replicas_for(stub, m_ref) == (10, True)
+
+        split_logs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("group shop/orders")]
+        assert any("managed 10, virtual 24" in m for m in split_logs)
+        placement = [r.getMessage() for r in caplog.records if "breaks placement rules" in r.getMessage()]
+        assert len(placement) == 1
+        assert "orders-virtual" in placement[0]
+        assert (
+            app.telemetry.registry.get_sample_value(
+                "burst_scaler_placement_violations", {"namespace": NS, "scaledobject": "orders-virtual"}
+            )
+            >= 1
+        )
+        assert (
+            app.telemetry.registry.get_sample_value(
+                "burst_scaler_group_replicas", {"namespace": NS, "group": "orders", "tier": "virtual"}
+            )
+            == 20
+        )
+
+
+async def test_without_api_access_virtual_takes_pure_overflow(
+    emulator: Emulator, start_scaler: Any, channel_for: Any, tmp_path: Path
+) -> None:
+    queue_id = emulator.create_queue("overflow")
+    config_path = emulator.write_config(tmp_path / "config")
+    client = oci.queue.QueueClient(oci.config.from_file(str(config_path)), service_endpoint=emulator.url)
+    for _ in range(10):
+        batch = [oci.queue.models.PutMessagesDetailsEntry(content="x") for _ in range(20)]
+        await asyncio.to_thread(client.put_messages, queue_id, oci.queue.models.PutMessagesDetails(messages=batch))
+    app = await start_scaler(
+        queue_source=None, stream_source=None, oci=OciSettings(config_file=config_path, endpoint=emulator.url)
+    )
+    stub = stub_for(channel_for(app))
+    # 200 messages, target 10: D = 20; managed cap 8 (from the virtual member's own metadata) → virtual 12.
+    v_ref = so_ref("orders-virtual", queue_id, "virtual", 50, managedMaxReplicas="8")
+    assert await replicas_for(stub, v_ref) == (12, True)
+    # Backlog within managed capacity: the virtual member is inactive, so KEDA can take it to zero.
+    small = so_ref("orders-virtual", queue_id, "virtual", 50, managedMaxReplicas="30")
+    assert await replicas_for(stub, small) == (0, False)

@@ -7,7 +7,9 @@ source goes through here:
 * **single flight** — concurrent askers of one source await the same in-flight read;
 * **TTL** — a value younger than the TTL is served without asking OCI; a failure is remembered for a TTL too,
   so a broken upstream is not hammered;
-* **bounded wait** — a caller waits at most its timeout; the read itself runs on (shielded) and warms the cache;
+* **bounded wait** — a caller waits at most its timeout; the read itself runs on (shielded) and warms the cache.
+  When a usable last value exists, a slow refresh may hold callers only ``patience`` seconds *in total* (counted
+  from the refresh's start), so KEDA's GetMetricSpec + GetMetrics + IsActive do not each pay for one hung read;
 * **staleness** — after a failure the last good value is served while it is younger than ``max_staleness``,
   after that callers get ``UnavailableError`` (never an invented zero);
 * **push watchers** — StreamIsActive subscribers share one refresh loop per source.
@@ -50,6 +52,7 @@ class _Entry(Generic[V]):
     last_attempt: float | None = None
     last_error: Exception | None = None
     inflight: asyncio.Task[None] | None = None
+    inflight_started: float = 0.0
     last_used: float = 0.0
 
 
@@ -90,6 +93,8 @@ class CacheTiming:
     push_interval: float = 1.0
     prune_after: float = 600.0
     """Forget a source nobody asked about for this long."""
+    patience: float = 0.5
+    """With a usable last value, how long one refresh may keep callers waiting, all callers together."""
 
 
 class RefreshCache(Generic[K, V]):
@@ -143,7 +148,10 @@ class RefreshCache(Generic[K, V]):
             if recently_failed:
                 return self._fallback(entry, now)
             entry.inflight = asyncio.create_task(self._refresh(key, entry), name=f"refresh {key!r}")
+            entry.inflight_started = now
         task = entry.inflight
+        if good is not None and now - good.observed_at <= self._timing.max_staleness:
+            max_wait = min(max_wait, entry.inflight_started + self._timing.patience - now)
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=max(max_wait, 0.0))
         except TimeoutError:

@@ -235,3 +235,51 @@ async def test_fifty_scaled_objects_cost_one_get_stats_per_ttl(
     reads = emulator.counters.get("GetStats")
     assert rounds >= 4
     assert 1 <= reads <= int(elapsed / ttl) + 1, f"{reads} GetStats in {elapsed:.2f}s for {rounds * 150} RPCs"
+
+
+async def test_dead_letters_are_reported_but_never_counted(
+    emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any
+) -> None:
+    queue_id = emulator.create_queue("with-dlq", dead_letter_queue_delivery_count=1)
+    await asyncio.to_thread(put, sdk, queue_id, 5)
+    app = await start_scaler(
+        queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator), cache_ttl_seconds=0.01
+    )
+    stub = stub_for(channel_for(app))
+    got = await asyncio.to_thread(
+        lambda: sdk["data"].get_messages(queue_id, limit=2, visibility_in_seconds=1, timeout_in_seconds=0).data
+    )
+    assert len(got.messages) == 2
+    await asyncio.sleep(1.3)  # the visibility timeout lapses on their last allowed delivery: dead-lettered
+    assert await value_of(stub, so(queue_id, name="dlq")) == 3
+    dlq = app.telemetry.registry.get_sample_value(
+        "burst_scaler_dlq_messages",
+        {
+            "namespace": "team",
+            "scaledobject": "dlq",
+            "metric": _spec_name(await stub.GetMetricSpec(so(queue_id, name="dlq"))),
+        },
+    )
+    assert dlq == 2
+
+
+def _spec_name(response: pb.GetMetricSpecResponse) -> str:
+    return str(response.metricSpecs[0].metricName)
+
+
+async def test_slow_upstream_answers_within_the_deadline_from_the_last_good_value(
+    emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any
+) -> None:
+    queue_id = emulator.create_queue("slow")
+    await asyncio.to_thread(put, sdk, queue_id, 11)
+    app = await start_scaler(
+        queue_source=None, stream_source=None, oci=oci_settings(sdk, emulator), cache_ttl_seconds=0.1
+    )
+    stub = stub_for(channel_for(app))
+    assert await value_of(stub, so(queue_id)) == 11
+    emulator.faults.inject(latency_seconds=2.0, operations=frozenset({"GetStats"}), count=3)
+    await asyncio.sleep(0.15)
+    started = time.monotonic()
+    assert await value_of(stub, so(queue_id)) == 11
+    assert (await stub.IsActive(so(queue_id))).result is True
+    assert time.monotonic() - started < 1.5  # default 1 s RPC deadline, not the 2 s upstream latency

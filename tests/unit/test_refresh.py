@@ -136,3 +136,18 @@ async def test_watch_delivers_unavailable_and_close_ends_subscribers() -> None:
     async with c.watch("q") as late:
         assert await late.next() is CLOSED
     await c.close()
+
+
+async def test_a_hung_refresh_holds_callers_only_patience_seconds_in_total() -> None:
+    reader = Reader()
+    c: RefreshCache[str, int] = RefreshCache(read=reader, timing=CacheTiming(ttl=0.01, patience=0.2))
+    await c.get("q", max_wait=1)
+    await asyncio.sleep(0.02)
+    reader.gate = asyncio.Event()  # the next refresh hangs
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(5):  # like KEDA's GetMetricSpec + GetMetrics + IsActive, and more
+        assert (await c.get("q", max_wait=1)).value == 1
+    assert loop.time() - started < 0.5
+    reader.gate.set()
+    await c.close()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from scaler import __version__
 from scaler.cluster import ClusterView
-from scaler.kube import KubeReader, connect
+from scaler.kube import ClusterReader, connect
 from scaler.metadata import QueueRef, SourceRef
 from scaler.refresh import CacheTiming, RefreshCache
 from scaler.server import GrpcServer
@@ -47,7 +47,7 @@ class ScalerApp:
         queue_source: BacklogSource | None = None,
         stream_source: BacklogSource | None = None,
         telemetry: Telemetry | None = None,
-        kube_reader: KubeReader | None = None,
+        kube_reader: ClusterReader | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scaler.errors import UnavailableError
-from scaler.kube import GroupPeer, KubeReader, Workload
+from scaler.kube import ClusterReader, GroupPeer, Workload
 from scaler.refresh import CacheTiming, RefreshCache
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class ClusterView:
     def __init__(
         self,
         *,
-        reader: KubeReader,
+        reader: ClusterReader,
         executor: concurrent.futures.Executor,
         timing: CacheTiming,
         clock: Callable[[], float] = time.monotonic,

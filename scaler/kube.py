@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -55,6 +55,14 @@ class GroupPeer:
     scaled_object: str
     max_replicas: int | None
     workload: Workload | None
+
+
+class ClusterReader(Protocol):
+    """The two questions the service asks of a cluster; KubeReader answers them from the API server."""
+
+    def scale_target(self, namespace: str, scaled_object: str) -> Workload | None: ...
+
+    def group_peer(self, namespace: str, group: str, tier: str) -> GroupPeer | None: ...
 
 
 def connect(settings: KubeSettings) -> KubeReader | None:

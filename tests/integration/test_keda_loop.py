@@ -1,0 +1,92 @@
+"""The harness's KEDA/HPA loop against a real scaler over gRPC: push activation, HPA sizing, cooldown, fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import grpc
+
+from load.harness.hpa import Behavior, ScalingPolicy
+from load.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
+from tests.support.fakes import FakeQueueSource
+
+
+class Target:
+    def __init__(self) -> None:
+        self.replicas = 0
+
+    def scale(self, replicas: int) -> None:
+        self.replicas = replicas
+
+
+async def until(predicate: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def spec(**overrides: Any) -> ScaledObjectSpec:
+    fields: dict[str, Any] = {
+        "name": "orders",
+        "namespace": "demo",
+        "metadata": {"source": "oci-queue", "queueId": "ocid1.queue.oc1..q", "targetBacklogPerReplica": "10"},
+        "polling_interval": 0.2,
+        "cooldown_period": 0.6,
+        "hpa_sync_period": 0.1,
+        "max_replicas": 20,
+        # HPA defaults with the 15 s policy periods compressed, so the test runs in seconds
+        "behavior": Behavior(
+            scale_down_stabilization_seconds=0.3,
+            scale_up_policies=(ScalingPolicy("Percent", 100, 0.1), ScalingPolicy("Pods", 4, 0.1)),
+            scale_down_policies=(ScalingPolicy("Percent", 100, 0.1),),
+        ),
+    }
+    fields.update(overrides)
+    return ScaledObjectSpec(**fields)
+
+
+async def test_push_activates_hpa_sizes_and_cooldown_returns_to_zero(start_scaler: Any) -> None:
+    source = FakeQueueSource(visible=0)
+    app = await start_scaler(queue_source=source, push_interval_seconds=0.05, cache_ttl_seconds=0.05)
+    target = Target()
+    stop = asyncio.Event()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        loop = KedaLoop(channel=channel, spec=spec(polling_interval=30.0), target=target)
+        task = asyncio.create_task(loop.run(stop))
+        await asyncio.sleep(0.3)
+        assert target.replicas == 0
+        source.set(75)
+        await until(lambda: target.replicas >= 1)
+        assert loop.stats.pushes == 1  # scaled from zero by the push, long before the 30 s poll
+        await until(lambda: target.replicas == 8)  # HPA: ceil(75 / 10)
+        assert [r for _, r, _ in loop.stats.scale_events] == [1, 5, 8]  # rate policy: +4 pods, then the rest
+        stop.set()
+        await task
+
+
+async def test_cooldown_then_zero_and_fallback_holds_replicas_on_errors(start_scaler: Any) -> None:
+    source = FakeQueueSource(visible=40)
+    app = await start_scaler(
+        queue_source=source, cache_ttl_seconds=0.05, max_staleness_seconds=0.2, push_interval_seconds=0.05
+    )
+    target = Target()
+    stop = asyncio.Event()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        loop = KedaLoop(
+            channel=channel, spec=spec(push=False, fallback=Fallback(failure_threshold=1, replicas=3)), target=target
+        )
+        task = asyncio.create_task(loop.run(stop))
+        await until(lambda: target.replicas == 4)
+        source.fail = "HTTP 503"  # the scaler goes UNAVAILABLE after its staleness bound
+        await until(lambda: loop.stats.fallback_active)
+        await until(lambda: target.replicas == 3)  # fallback replicas, never zero while erroring
+        await asyncio.sleep(1.0)
+        assert target.replicas == 3
+        source.fail = None
+        source.set(0)
+        await until(lambda: target.replicas == 0)  # recovered, inactive, cooldown elapsed
+        stop.set()
+        await task

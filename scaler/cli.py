@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from scaler.emulator import cli as emulator_cli
 
-    emulator = sub.add_parser("emulator", help="run the local OCI emulator (Queue REST API) on loopback")
+    emulator = sub.add_parser("emulator", help="run the local OCI emulator (Queue and Streaming REST APIs) on loopback")
     emulator_cli.add_arguments(emulator)
     emulator.set_defaults(func=_emulator)
 

@@ -427,11 +427,11 @@ def parse_partitions(text: str) -> tuple[str, ...]:
             first = int(low, 10)
             last = int(high, 10) if dash else first
         except ValueError:
-            raise ValueError(f"expected partition ids or ranges like 0,2,4-7, got {item!r}") from None
+            raise ValueError(f"expected partition ids or ranges like 0,2,4-7, got {_q(item)}") from None
         if first < 0 or last < first:
-            raise ValueError(f"invalid partition range {item!r}")
+            raise ValueError(f"invalid partition range {_q(item)}")
         if last - first > 10_000:
-            raise ValueError(f"partition range {item!r} is too large")
+            raise ValueError(f"partition range {_q(item)} is too large")
         found.update(range(first, last + 1))
     if not found:
         raise ValueError("expected at least one partition id")

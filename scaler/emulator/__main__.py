@@ -10,7 +10,9 @@ from .cli import add_arguments, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scaler.emulator", description="Run the local OCI Queue emulator.")
+    parser = argparse.ArgumentParser(
+        prog="python -m scaler.emulator", description="Run the local OCI Queue and Streaming emulator."
+    )
     add_arguments(parser)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)

@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=env("EMULATOR_SEED"),
         metavar="FILE",
-        help="JSON file of queues (and messages) to create at start-up (env EMULATOR_SEED)",
+        help="JSON file of queues and streams (and messages) to create at start-up (env EMULATOR_SEED)",
     )
     parser.add_argument(
         "--compartment-id",
@@ -73,14 +73,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--public-url",
         default=env("EMULATOR_PUBLIC_URL"),
         metavar="URL",
-        help="messagesEndpoint advertised by GetQueue, when clients reach the emulator through another address",
+        help="messagesEndpoint advertised by GetQueue and GetStream, when clients reach the emulator through another "
+        "address",
     )
     parser.add_argument(
         "--create-delay-seconds",
         type=float,
         default=float(env("EMULATOR_CREATE_DELAY_SECONDS", "0")),
         metavar="SECONDS",
-        help="time a queue stays CREATING/DELETING (env EMULATOR_CREATE_DELAY_SECONDS, default %(default)s)",
+        help="time a queue or stream stays CREATING/DELETING (env EMULATOR_CREATE_DELAY_SECONDS, default %(default)s)",
     )
     parser.add_argument(
         "--max-long-poll-seconds",
@@ -88,6 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=float(env("EMULATOR_MAX_LONG_POLL_SECONDS", "30")),
         metavar="SECONDS",
         help="upper bound of a GetMessages long poll (env EMULATOR_MAX_LONG_POLL_SECONDS, default %(default)s)",
+    )
+    parser.add_argument(
+        "--stream-throttle",
+        choices=["on", "off"],
+        default=env("EMULATOR_STREAM_THROTTLE", "on"),
+        help="refuse Streaming GetMessages beyond 5 per second per partition and consumer group with 429, as OCI "
+        "does (env EMULATOR_STREAM_THROTTLE, default %(default)s; switchable at PUT /_emulator/stream-throttle)",
     )
 
 
@@ -112,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
             public_url=args.public_url,
             create_delay_seconds=args.create_delay_seconds,
             max_long_poll_seconds=args.max_long_poll_seconds,
+            stream_throttle=args.stream_throttle == "on",
         )
     except (ValueError, OSError, SeedError) as error:
         print(f"emulator: {error}", file=sys.stderr)

@@ -12,6 +12,9 @@ subject to injected faults:
   ``{"status": 429, "code": "TooManyRequests", "latency_seconds": 0.5, "operations": ["GetStats"], "count": 2,
   "reset_connection": false}`` (all optional, but the rule must do something). Answers the rule (200).
 - ``DELETE /_emulator/faults`` removes every rule (204).
+- ``GET /_emulator/stream-throttle`` answers ``{"enabled": true}``: whether Streaming GetMessages is throttled at 5
+  requests per second per partition and consumer group (429 beyond).
+- ``PUT /_emulator/stream-throttle`` with ``{"enabled": false}`` switches it (and answers the new state).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from .errors import InvalidParameter
 from .faults import FaultInjector, FaultRule, RequestCounters
 from .routing import ApiRequest, ApiResponse, JsonObject, Route
+from .throttle import GetThrottle
 
 PREFIX = "/_emulator"
 _FAULT_FIELDS = frozenset({"status", "code", "latency_seconds", "operations", "count", "reset_connection"})
@@ -29,12 +33,15 @@ _FAULT_FIELDS = frozenset({"status", "code", "latency_seconds", "operations", "c
 class ControlApi:
     """Handlers for the ``/_emulator`` endpoints."""
 
-    def __init__(self, *, faults: FaultInjector, counters: RequestCounters) -> None:
+    def __init__(
+        self, *, faults: FaultInjector, counters: RequestCounters, stream_throttle: GetThrottle | None = None
+    ) -> None:
         self._faults = faults
         self._counters = counters
+        self._stream_throttle = stream_throttle
 
     def routes(self) -> list[Route]:
-        return [
+        routes = [
             Route("GET", f"{PREFIX}/health", "Emulator.Health", self.health, signed=False),
             Route("GET", f"{PREFIX}/counters", "Emulator.GetCounters", self.get_counters, signed=False),
             Route("POST", f"{PREFIX}/counters/reset", "Emulator.ResetCounters", self.reset_counters, signed=False),
@@ -42,6 +49,11 @@ class ControlApi:
             Route("PUT", f"{PREFIX}/faults", "Emulator.InjectFault", self.inject_fault, signed=False),
             Route("DELETE", f"{PREFIX}/faults", "Emulator.ClearFaults", self.clear_faults, signed=False),
         ]
+        if self._stream_throttle is not None:
+            throttle = f"{PREFIX}/stream-throttle"
+            routes.append(Route("GET", throttle, "Emulator.GetStreamThrottle", self.get_throttle, signed=False))
+            routes.append(Route("PUT", throttle, "Emulator.SetStreamThrottle", self.set_throttle, signed=False))
+        return routes
 
     def health(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse(body={"status": "ok"})
@@ -77,6 +89,18 @@ class ControlApi:
     def clear_faults(self, request: ApiRequest) -> ApiResponse:
         self._faults.clear()
         return ApiResponse(status=204)
+
+    def get_throttle(self, request: ApiRequest) -> ApiResponse:
+        assert self._stream_throttle is not None
+        return ApiResponse(body={"enabled": self._stream_throttle.enabled})
+
+    def set_throttle(self, request: ApiRequest) -> ApiResponse:
+        assert self._stream_throttle is not None
+        body = request.json_body()
+        if set(body) != {"enabled"} or not isinstance(body["enabled"], bool):
+            raise InvalidParameter('the body must be {"enabled": true} or {"enabled": false}')
+        self._stream_throttle.set_enabled(body["enabled"])
+        return ApiResponse(body={"enabled": self._stream_throttle.enabled})
 
 
 def _typed(body: JsonObject, name: str, kind: type | tuple[type, ...]) -> Any:

@@ -1,8 +1,9 @@
 """``Emulator``: the composition root that tests, benchmarks and the CLI start.
 
-It wires the queue store, the Queue REST API, signature verification, fault injection and the HTTP server together,
-and exposes what a client needs to talk to it: ``url``, an SDK ``oci_config`` and a ``compartment_id``. Everything is
-created per instance (no module state), so tests can run several emulators side by side.
+It wires the queue and stream stores, the Queue and Streaming REST APIs, signature verification, fault injection and
+the HTTP server together, and exposes what a client needs to talk to it: ``url``, an SDK ``oci_config``, a
+``compartment_id`` and a ``stream_pool_id``. Everything is created per instance (no module state), so tests can run
+several emulators side by side.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ from .queue_admin_api import QueueAdminApi
 from .queue_data_api import QueueDataApi
 from .queues import QueueStore
 from .routing import Router
-from .seed import load_seed
+from .seed import load_seed, load_stream_seed
 from .server import HttpServer
 from .settings import QueueLimits, QueueSettings
+from .stream_admin_api import StreamAdminApi
+from .stream_data_api import StreamDataApi
+from .stream_settings import RETENTION_IN_HOURS, StreamLimits
+from .streams import StreamStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 class Emulator:
-    """A local OCI Queue service speaking the real REST API (20210201) with signature checks."""
+    """Local OCI Queue (REST API 20210201) and Streaming (20180418) services, with signature checks."""
 
     def __init__(
         self,
@@ -49,11 +54,15 @@ class Emulator:
         api_key: ApiKey | None = None,
         compartment_id: str | None = None,
         public_url: str | None = None,
+        stream_limits: StreamLimits | None = None,
+        stream_throttle: bool = True,
     ) -> None:
         """Configure an emulator; nothing listens until ``start()``.
 
-        ``clock`` drives queue timing (visibility, retention, lifecycle delays); ``api_key`` defaults to a freshly
-        generated key; ``public_url`` overrides the advertised ``messagesEndpoint`` (e.g. a Kubernetes Service URL).
+        ``clock`` drives all service time (visibility, retention, lifecycle delays, cursor expiry, reservation
+        timeouts, the Streaming read throttle); ``api_key`` defaults to a freshly generated key; ``public_url``
+        overrides the advertised ``messagesEndpoint`` (e.g. a Kubernetes Service URL); ``stream_throttle`` enforces
+        OCI's 5 GetMessages per second per partition and consumer group (429 beyond), as the real service does.
         """
         self._host = host
         self._port = port
@@ -61,8 +70,17 @@ class Emulator:
         self._public_url = public_url.rstrip("/") if public_url else None
         self.api_key = api_key or ApiKey.generate()
         self.compartment_id = compartment_id or new_ocid("compartment")
+        self.stream_pool_id = new_ocid("streampool", region_key="iad")
+        """The emulator's one stream pool (every stream belongs to it)."""
         self.queues = QueueStore(
             clock=clock, create_delay_seconds=create_delay_seconds, max_long_poll_seconds=max_long_poll_seconds
+        )
+        self._stream_limits = stream_limits or StreamLimits()
+        self.streams = StreamStore(
+            clock=clock,
+            create_delay_seconds=create_delay_seconds,
+            limits=self._stream_limits,
+            throttle=stream_throttle,
         )
         self.counters = RequestCounters()
         self._stopping = threading.Event()
@@ -72,10 +90,22 @@ class Emulator:
             endpoint=lambda: self.url,
             limits=self._limits,
         )
+        compartments = frozenset({self.compartment_id, self.api_key.tenancy})
+        stream_admin = StreamAdminApi(
+            self.streams,
+            compartments=compartments,
+            stream_pool_id=self.stream_pool_id,
+            pool_compartment_id=self.compartment_id,
+            endpoint=lambda: self.url,
+            limits=self._stream_limits,
+        )
         services = Router(admin.routes())
         services.include(QueueDataApi(self.queues, limits=self._limits).routes())
+        services.include(stream_admin.routes())
+        services.include(StreamDataApi(self.streams, limits=self._stream_limits).routes())
         self.faults = FaultInjector(known_operations=services.operations)
-        control = Router(ControlApi(faults=self.faults, counters=self.counters).routes())
+        control_api = ControlApi(faults=self.faults, counters=self.counters, stream_throttle=self.streams.throttle)
+        control = Router(control_api.routes())
         self._app = EmulatorApp(
             services=services,
             control=control,
@@ -184,6 +214,48 @@ class Emulator:
         )
         return info.queue_id
 
+    def create_stream(
+        self,
+        name: str,
+        *,
+        partitions: int = 1,
+        retention_in_hours: int = 24,
+        stream_id: str | None = None,
+    ) -> str:
+        """Create an ACTIVE stream in ``compartment_id`` and the stream pool without HTTP; returns its OCID."""
+        problems = [
+            problem
+            for problem in (
+                self._stream_limits.partitions.problem(partitions),
+                RETENTION_IN_HOURS.problem(retention_in_hours),
+            )
+            if problem is not None
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        info = self.streams.create_stream(
+            name=name,
+            compartment_id=self.compartment_id,
+            stream_pool_id=self.stream_pool_id,
+            partitions=partitions,
+            retention_in_hours=retention_in_hours,
+            stream_id=stream_id,
+            immediate=True,
+        )
+        return info.stream_id
+
+    def set_stream_throttle(self, enabled: bool) -> None:
+        """Switch the Streaming GetMessages throttle (5 per second per partition and group) on or off."""
+        self.streams.throttle.set_enabled(enabled)
+
+    def apply_stream_retention(self) -> int:
+        """Trim every stream by its retention at the clock's current time now; returns how many messages went.
+
+        Retention is otherwise applied lazily when a stream is next used; after ``ManualClock.advance`` this makes
+        the trim explicit and countable.
+        """
+        return self.streams.apply_retention()
+
     def _apply_seed(self, path: Path) -> None:
         compartments = {self.compartment_id, self.api_key.tenancy}
         for queue in load_seed(path, limits=self._limits):
@@ -203,3 +275,24 @@ class Emulator:
             if queue.messages:
                 self.queues.put_messages(info.queue_id, queue.messages)
             logger.info("seeded queue %s (%s) with %d messages", info.queue_id, queue.display_name, len(queue.messages))
+        for stream in load_stream_seed(path, limits=self._stream_limits):
+            compartment = stream.compartment_id or self.compartment_id
+            if compartment not in compartments:
+                raise ValueError(
+                    f"seed stream {stream.name}: compartment {compartment} is not served by the emulator; "
+                    "omit compartmentId or pass --compartment-id"
+                )
+            stream_info = self.streams.create_stream(
+                name=stream.name,
+                compartment_id=compartment,
+                stream_pool_id=self.stream_pool_id,
+                partitions=stream.partitions,
+                retention_in_hours=stream.retention_in_hours,
+                stream_id=stream.stream_id,
+                immediate=True,
+            )
+            if stream.messages:
+                self.streams.put_messages(stream_info.stream_id, stream.messages)
+            logger.info(
+                "seeded stream %s (%s) with %d messages", stream_info.stream_id, stream.name, len(stream.messages)
+            )

@@ -52,6 +52,11 @@ class IncorrectState(ApiError):
     code = "IncorrectState"
 
 
+class TooManyRequests(ApiError):
+    status = 429
+    code = "TooManyRequests"
+
+
 class InternalServerError(ApiError):
     status = 500
     code = "InternalServerError"

@@ -117,6 +117,27 @@ class FieldReader:
             return None
         return value
 
+    def boolean(self, name: str, *, required: bool = False) -> bool | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self._invalid.append(f"{self._name(name)} must be true or false")
+            return None
+        return value
+
+    def timestamp(self, name: str, *, required: bool = False) -> datetime | None:
+        """An RFC 3339 date-time (``Z`` or an offset; a time without one is taken as UTC)."""
+        value = self.string(name, required=required)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self._invalid.append(f"{self._name(name)} must be an RFC 3339 date-time, got '{value}'")
+            return None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
     def choice(self, name: str, allowed: Sequence[str], *, required: bool = False) -> str | None:
         value = self.string(name, required=required)
         if value is not None and value not in allowed:

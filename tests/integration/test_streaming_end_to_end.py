@@ -28,7 +28,9 @@ GROUP = "billing"
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    # OCI's 5 GET/s per partition throttle is off here: these tests drive consumers as fast as they can. The
+    # scaler's behaviour under 429s is tested with injected faults below.
+    with Emulator(host="127.0.0.1", port=0, stream_throttle=False) as emu:
         yield emu
 
 
@@ -194,11 +196,11 @@ async def test_retention_trimming_under_a_committed_offset(
 ) -> None:
     stream_id = emulator.create_stream("short", partitions=1)
     await asyncio.to_thread(produce, sdk, stream_id, 50)
-    await asyncio.to_thread(_group_consumer_commits_some, sdk, stream_id)  # commits 120 > 50: all of it
+    await asyncio.to_thread(_drain_everything, sdk, stream_id)  # committed offset 49
     await asyncio.to_thread(produce, sdk, stream_id, 30)
     app = await start(start_scaler, sdk, emulator, cache_ttl_seconds=0.01)
     stub = stub_for(channel_for(app))
-    ref = so(stream_id)
+    ref = so(stream_id, allowIdleConsumers="true")  # 1 partition: report the lag itself, not the 1-replica cap
     assert (await metric(stub, ref))[0] == 30
     trimmed = emulator.streams.trim_before(stream_id, "0", offset=60)  # retention drops offsets < 60
     assert trimmed > 0
@@ -215,7 +217,7 @@ async def test_throttling_serves_last_good_then_unavailable(
     staleness = 1.0
     app = await start(start_scaler, sdk, emulator, cache_ttl_seconds=0.05, max_staleness_seconds=staleness)
     stub = stub_for(channel_for(app))
-    ref = so(stream_id, uncommittedOffset="earliest")
+    ref = so(stream_id, uncommittedOffset="earliest", allowIdleConsumers="true")
     assert (await metric(stub, ref))[0] == 25
     good_at = time.monotonic()
     emulator.faults.inject(429, operations=frozenset({"GetStreamMessages"}))
@@ -227,3 +229,27 @@ async def test_throttling_serves_last_good_then_unavailable(
             outcomes.add(exc.code().name)
         await asyncio.sleep(0.05)
     assert outcomes == {25.0, "UNAVAILABLE"}  # the last good value, then UNAVAILABLE; never 0
+
+
+async def test_partition_limitation_and_persistent_lag(
+    emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any
+) -> None:
+    stream_id = emulator.create_stream("stuck", partitions=4)
+    produced = await asyncio.to_thread(produce, sdk, stream_id, 400)
+    app = await start(start_scaler, sdk, emulator, cache_ttl_seconds=0.01)
+    stub = stub_for(channel_for(app))
+    only = so(stream_id, name="two", uncommittedOffset="earliest", allowIdleConsumers="true", partitionLimitation="1,3")
+    assert (await metric(stub, only))[0] == produced["1"] + produced["3"]
+
+    committed = await asyncio.to_thread(_group_consumer_commits_some, sdk, stream_id)
+    stuck = so(
+        stream_id, name="stuck", uncommittedOffset="earliest", allowIdleConsumers="true", excludePersistentLag="true"
+    )
+    first = (await metric(stub, stuck))[0]
+    assert first == 400 - sum(c + 1 for c in committed.values() if c is not None)
+    await asyncio.sleep(0.05)
+    # Nothing moved since the previous read: partitions with a committed offset and lag are now "persistent"
+    # (a stuck consumer) and excluded; never-committed partitions have no consumer to be stuck and still count.
+    second = (await metric(stub, stuck))[0]
+    never_committed = sum(produced[p] for p, c in committed.items() if c is None)
+    assert second == never_committed

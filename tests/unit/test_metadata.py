@@ -107,3 +107,42 @@ def test_readme_table_is_up_to_date() -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert splice_table(readme, render_table()) == readme, "run: burst-scaler metadata-table --readme README.md"
+
+
+def test_streaming_keys() -> None:
+    from scaler.metadata import StreamRef
+
+    parsed = parse_metadata(
+        {
+            "source": "oci-streaming",
+            "streamId": "ocid1.stream.oc1..s",
+            "groupName": "billing",
+            "uncommittedOffset": "earliest",
+            "partitionLimitation": "4-6, 0,5",
+            "targetBacklogPerReplica": "20",
+            "maxReplicas": "5",
+            "excludePersistentLag": "true",
+        }
+    )
+    ref = parsed.config.ref
+    assert isinstance(ref, StreamRef)
+    assert ref.partitions == ("0", "4", "5", "6")
+    assert ref.start_uncommitted_at_earliest is True
+    assert ref.read_cap == 101  # target x maxReplicas, +1 to know the cap was exceeded
+    assert parsed.config.exclude_persistent_lag is True
+    assert parsed.config.allow_idle_consumers is False
+
+
+def test_streaming_problems() -> None:
+    assert problems({"source": "oci-streaming", "partitionLimitation": "2-1,x", "uncommittedOffset": "oldest"}) == (
+        'missing required parameter "streamId"',
+        'missing required parameter "groupName"',
+        'parameter "uncommittedOffset" value "oldest" must be one of [earliest latest]',
+        'unable to set param "partitionLimitation" value "2-1,x": invalid partition range "2-1"',
+    )
+    assert problems({"source": "oci-queue", "queueId": "q", "leadSeconds": "30"}) == (
+        'parameter "leadSeconds" requires tier "managed"',
+    )
+    assert problems({"source": "oci-queue", "queueId": "q", "group": "g"}) == (
+        'parameter "group" requires parameter "tier"',
+    )

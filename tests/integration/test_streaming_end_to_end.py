@@ -127,14 +127,14 @@ def _group_consumer_commits_some(sdk: dict[str, Any], stream_id: str) -> dict[st
         group_name=GROUP, type="TRIM_HORIZON", instance_name="worker-1", commit_on_get=False
     )
     cursor = client.create_group_cursor(stream_id, details).data.value
-    for _ in range(3):
+    for _ in range(2):  # the emulator serves one partition per group GetMessages, rotating: two partitions
         response = client.get_messages(stream_id, cursor, limit=40)
         assert response.data
         cursor = response.headers["opc-next-cursor"]
         client.consumer_commit(stream_id, cursor)
     reservations = client.get_group(stream_id, GROUP).data.reservations
     committed = {r.partition: r.committed_offset for r in reservations}
-    assert 1 <= sum(1 for c in committed.values() if c is not None) <= 4
+    assert sum(1 for c in committed.values() if c is not None) == 2
     return committed
 
 

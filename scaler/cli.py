@@ -175,7 +175,8 @@ def _demo(args: argparse.Namespace) -> int:
     from scaler.demo import run_demo
 
     configure_logging("WARNING")
-    return asyncio.run(run_demo(messages=args.messages, out=sys.stdout))
+    out_dir = Path(args.out) if args.out else None
+    return asyncio.run(run_demo(time_scale=args.time_scale, out_dir=out_dir, out=sys.stdout))
 
 
 def _metadata_table(args: argparse.Namespace) -> int:
@@ -212,8 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     emulator_cli.add_arguments(emulator)
     emulator.set_defaults(func=_emulator)
 
-    demo = sub.add_parser("demo", help="emulator + scaler + a burst on one machine, no cloud account")
-    demo.add_argument("--messages", type=int, default=120, help="size of the burst [default: %(default)s]")
+    demo = sub.add_parser(
+        "demo", help="the whole story on one machine: emulator, scaler, KEDA/HPA, virtual + managed tiers, Karpenter"
+    )
+    demo.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=1.0,
+        help="stretch (>1) or compress (<1) every duration of the story [default: %(default)s]",
+    )
+    demo.add_argument("--out", default=None, help="report directory [default: burst-reports/<time>-demo]")
     demo.set_defaults(func=_demo)
 
     from scaler import check

@@ -417,8 +417,12 @@ def test_every_trigger_parses_with_the_scalers_own_parser() -> None:
                 assert obj["spec"]["maxReplicaCount"] == parsed.config.max_replicas, _name(obj)
 
 
-CONSUMER_PARAMS = {"source": "BURST_LOAD_SOURCE", "queueId": "BURST_LOAD_QUEUE_ID", "streamId": "BURST_LOAD_STREAM_ID"}
-CONSUMER_PARAMS["groupName"] = "BURST_LOAD_GROUP_NAME"
+CONSUMER_PARAMS = {
+    "queueId": "BURST_LOAD_QUEUE_ID",
+    "streamId": "BURST_LOAD_STREAM_ID",
+    "groupName": "BURST_LOAD_GROUP",
+}
+CONSUMER_TARGETS = {"oci-queue": "queue", "oci-streaming": "stream"}
 
 
 def test_scaled_objects_target_a_consumer_reading_the_same_source() -> None:
@@ -437,8 +441,8 @@ def test_scaled_objects_target_a_consumer_reading_the_same_source() -> None:
             params = find(objects, "ConfigMap", source["configMapRef"]["name"])["data"]
             metadata = obj["spec"]["triggers"][0]["metadata"]
             compared = [key for key in CONSUMER_PARAMS if key in metadata]
-            assert "source" in compared
-            assert len(compared) >= 2
+            assert compared
+            assert params["BURST_LOAD_TARGET"] == CONSUMER_TARGETS[metadata["source"]]
             for key in compared:
                 assert metadata[key] == params[CONSUMER_PARAMS[key]], f"deploy/{overlay}: {_name(obj)} {key}"
             assert params["BURST_LOAD_OCI_AUTH"] == "workload_identity"
@@ -671,3 +675,20 @@ def test_karpenter_pools_bound_cost_and_disruption() -> None:
     assert PREEMPTIBLE_TAINT in spot["taints"]
     capacity = next(r for r in spot["requirements"] if r["key"] == "karpenter.sh/capacity-type")
     assert capacity == {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]}
+
+
+def test_every_burst_load_env_var_in_deploy_is_a_real_consume_flag() -> None:
+    """The consumer Deployments configure `burst-load consume` only through variables it actually reads."""
+    binary = str(Path(sys.executable).parent / "burst-load")
+    result = subprocess.run([binary, "consume", "--help"], capture_output=True, text=True, timeout=60, check=True)
+    known = set(re.findall(r"BURST_LOAD_[A-Z_]+", result.stdout.replace("\n", "").replace(" ", "")))
+    used = {
+        key
+        for overlay in EXAMPLES
+        for obj in rendered(overlay)
+        if obj["kind"] == "ConfigMap"
+        for key in obj.get("data", {})
+        if key.startswith("BURST_LOAD_")
+    }
+    assert used
+    assert used <= known, f"unknown to `burst-load consume`: {sorted(used - known)}"

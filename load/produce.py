@@ -14,6 +14,7 @@ and batches it gave up retrying (``abandoned``) separately from ``failed`` (refu
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import concurrent.futures
@@ -129,7 +130,7 @@ class _Outgoing:
     key: bytes
 
 
-class _Producer:
+class _Producer(abc.ABC):
     """The schedule-following engine; subclasses only know how to put one batch."""
 
     target = ""
@@ -341,9 +342,9 @@ class _Producer:
             self._errors += 1
         return retry
 
+    @abc.abstractmethod
     def _put(self, batch: Sequence[_Outgoing]) -> list[int | None]:
         """One PutMessages call (in a worker thread): per message, None if accepted, else an HTTP status."""
-        raise NotImplementedError
 
     def _report(self, duration: float, *, unsent: int, stopped: bool) -> ProduceReport:
         planned = self._due + unsent

@@ -30,7 +30,7 @@ from load.harness.kubeview import ModelClusterReader
 from load.harness.report import Row, RunReport, write_report
 from load.oci_clients import queue_client
 from load.produce import QueueProducer
-from load.profiles import SpikeProfile
+from load.profiles import Profile, SpikeProfile
 from load.traffic import Mix, SizeDistribution
 from scaler.app import ScalerApp
 from scaler.emulator import Emulator
@@ -78,6 +78,13 @@ class HarnessConfig:
     restart_gap: float = 3.0
     fallback: Fallback | None = field(default_factory=lambda: Fallback(failure_threshold=1, replicas=4))
     sample_interval: float = 0.5
+    mode: str = "spillover"
+    """``spillover``: a managed + virtual pair in one group (this product). ``single``: KEDA-style plain backlog
+    scaling of one managed consumer capped at ``managed_max + virtual_max`` (the baseline benchmarks compare to)."""
+    profile: Profile | None = None
+    """The traffic; None: a spike from the ``spike_*`` fields over ``produce_seconds``."""
+    managed_metadata: tuple[tuple[str, str], ...] = ()
+    """Extra trigger metadata for the managed member (e.g. ``policy``, ``leadSeconds``)."""
 
     def scaled(self, factor: float) -> HarnessConfig:
         """The same story on a stretched (factor > 1) or compressed clock: every duration times ``factor``."""
@@ -122,7 +129,6 @@ def _specs(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObjectSpec]:
         "source": "oci-queue",
         "queueId": queue_id,
         "targetBacklogPerReplica": f"{config.target_per_replica:g}",
-        "group": GROUP,
     }
     behavior = Behavior(scale_down_stabilization_seconds=config.scale_down_stabilization)
     keda: dict[str, Any] = {
@@ -132,9 +138,24 @@ def _specs(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObjectSpec]:
         "behavior": behavior,
         "fallback": config.fallback,
     }
-    managed = {**common, "tier": "managed", "maxReplicas": str(config.managed_max)}
+    if config.mode == "single":
+        total = config.managed_max + config.virtual_max
+        plain = {**common, "tier": "managed", "maxReplicas": str(total)}
+        return {
+            "orders-managed": ScaledObjectSpec(
+                name="orders-managed", namespace=NAMESPACE, metadata=plain, max_replicas=total, **keda
+            )
+        }
+    managed = {
+        **common,
+        "group": GROUP,
+        "tier": "managed",
+        "maxReplicas": str(config.managed_max),
+        **dict(config.managed_metadata),
+    }
     virtual = {
         **common,
+        "group": GROUP,
         "tier": "virtual",
         "maxReplicas": str(config.virtual_max),
         "managedMaxReplicas": str(config.managed_max),
@@ -204,7 +225,7 @@ async def run_harness(
         started = time.monotonic()
         rows: list[Row] = []
         events: dict[str, float] = {}
-        profile = SpikeProfile(
+        profile = config.profile or SpikeProfile(
             baseline=config.baseline_rate,
             peak=config.spike_rate,
             start=config.spike_start,

@@ -153,7 +153,10 @@ class RefreshCache(Generic[K, V]):
         if good is not None and now - good.observed_at <= self._timing.max_staleness:
             max_wait = min(max_wait, entry.inflight_started + self._timing.patience - now)
         try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=max(max_wait, 0.0))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as the
+            # read completes, and a cancelled StreamIsActive watcher would then refresh its source for ever.
+            async with asyncio.timeout(max(max_wait, 0.0)):
+                await asyncio.shield(task)
         except TimeoutError:
             timed_out = UpstreamError(f"no answer from upstream within {max_wait:.2f}s")
             return self._fallback(entry, self._clock(), timed_out)

@@ -21,9 +21,14 @@ from scaler.settings import TlsSettings
 SCALER_SERVICE: Final = externalscaler_pb2.DESCRIPTOR.services_by_name["ExternalScaler"].full_name
 HEALTH_SERVICE: Final = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
-_SERVER_OPTIONS: Final = (
+SERVER_OPTIONS: Final = (
     # KEDA opens one StreamIsActive per ScaledObject on one shared connection: allow thousands of streams.
     ("grpc.max_concurrent_streams", 10_000),
+    # gRPC core sheds calls that arrive faster than the handler loop accepts them, above 1000 pending (early drop)
+    # and 3000 (hard); KEDA re-opening 2000 streams at once after a restart would see CANCELLED "Too many pending
+    # requests". Raise both above max_concurrent_streams so only that limit applies.
+    ("grpc.server.max_pending_requests", 20_000),
+    ("grpc.server.max_pending_requests_hard_limit", 20_000),
     # Never cut long-lived streams by connection age; KEDA treats a non-EOF end as an error and backs off.
     ("grpc.max_connection_age_ms", 2**31 - 1),
     ("grpc.keepalive_permit_without_calls", 1),
@@ -50,7 +55,7 @@ class GrpcServer:
     """Owns the grpc.aio server and the health servicer; the app drives start and stop."""
 
     def __init__(self, *, service: ExternalScalerService, address: str, tls: TlsSettings | None) -> None:
-        self._server = grpc.aio.server(options=_SERVER_OPTIONS)
+        self._server = grpc.aio.server(options=SERVER_OPTIONS)
         externalscaler_pb2_grpc.add_ExternalScalerServicer_to_server(service, self._server)  # type: ignore[no-untyped-call]
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)

@@ -37,12 +37,14 @@ async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None
     )
     report = await run_harness(config=config, out_dir=tmp_path / "run")
     events = report.events
+    # what a failing assertion prints: where the run ended and what each KEDA loop saw
+    seen = f"events={events} last={report.rows[-1] if report.rows else None} keda={report.keda}"
 
     assert report.produce is not None
     assert report.produced == report.produce["planned"]
     assert report.lost == ()  # every produced message was consumed
     assert report.consumed == report.produced
-    assert "drained" in events
+    assert "drained" in events, seen
     assert report.rows[-1].backlog == 0
 
     # virtual nodes absorbed the burst before Karpenter's nodes were there
@@ -51,7 +53,7 @@ async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None
     # ... and handed back first once managed capacity arrived
     assert events["virtual_handback_started"] <= events["managed_handback_started"]
     # back to zero after the cooldown
-    assert "scaled_to_zero" in events
+    assert "scaled_to_zero" in events, seen
     # (KEDA counts the cooldown from the last active poll, which can precede the first drained sample)
     assert events["scaled_to_zero"] - events["drained"] >= config.cooldown_period - config.polling_interval - 1
 

@@ -84,6 +84,8 @@ class LoopStats:
     last_active: bool = False
     scale_events: list[tuple[float, int, str]] = field(default_factory=list)
     """(time, replicas, reason)."""
+    surprises: list[str] = field(default_factory=list)
+    """Exceptions other than an RPC error that a polling, HPA or push step raised (KEDA's loops log and go on)."""
 
 
 class KedaLoop:
@@ -186,6 +188,11 @@ class KedaLoop:
             self.stats.fallback_active = True
         if self._target_size is None:
             return
+        if self._target.replicas != current:
+            # The scale changed while the metrics were read (KEDA's executor scaled to zero, say): the HPA's update
+            # carries the resourceVersion it read, so the API server rejects it as a conflict; retry next sync.
+            # Without this check the HPA would undo a scale to zero whenever its sync lands on KEDA's poll.
+            return
         desired = hpa_step(
             self._hpa,
             now=self._clock(),
@@ -200,9 +207,24 @@ class KedaLoop:
 
     # --- loops -------------------------------------------------------------------------------------------
 
+    def _survive(self, step: str, exc: BaseException) -> None:
+        """Record an unexpected exception and carry on, unless it is this loop's own cancellation.
+
+        A step that dies silently would freeze the loop's scaling (no scale to zero, ever) and hide why; KEDA's
+        controllers log such errors and keep reconciling, and so does this stand-in, leaving a trace in the stats.
+        """
+        task = asyncio.current_task()
+        if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+            raise exc
+        self.stats.surprises.append(f"{step}: {exc!r}")
+        log.warning("%s: %s step raised %r; going on", self._spec.name, step, exc)
+
     async def _every(self, period: float, step: Callable[[], Any], stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await step()
+            try:
+                await step()
+            except (Exception, asyncio.CancelledError) as exc:
+                self._survive(getattr(step, "__name__", "step"), exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=period)
 
@@ -219,6 +241,8 @@ class KedaLoop:
                 clean = True
             except grpc.aio.AioRpcError as exc:
                 log.info("%s: StreamIsActive ended with %s", self._spec.name, exc.code().name)
+            except (Exception, asyncio.CancelledError) as exc:
+                self._survive("StreamIsActive", exc)
             finally:
                 stream.cancel()
             if clean:

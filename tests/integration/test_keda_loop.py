@@ -90,3 +90,26 @@ async def test_cooldown_then_zero_and_fallback_holds_replicas_on_errors(start_sc
         await until(lambda: target.replicas == 0)  # recovered, inactive, cooldown elapsed
         stop.set()
         await task
+
+
+async def test_an_hpa_sync_racing_the_scale_to_zero_does_not_undo_it(start_scaler: Any) -> None:
+    """KEDA's executor scales to zero while an HPA sync is reading metrics: the HPA's stale write must not land.
+
+    With equal polling and sync periods the two loops meet on every tick, so an HPA that wrote back from its stale
+    read would put 1 replica back every time KEDA removed it, and the tier would never rest at zero.
+    """
+    source = FakeQueueSource(visible=0)
+    app = await start_scaler(queue_source=source, cache_ttl_seconds=5.0)
+    target = Target()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        loop = KedaLoop(channel=channel, spec=spec(push=False), target=target)
+        await loop.poll_once()  # KEDA has read the metric spec once
+        target.scale(1)
+        sync = asyncio.create_task(loop.hpa_once())
+        await asyncio.sleep(0)  # the sync has read replicas = 1 and is waiting for the scaler
+        target.scale(0)  # the executor: inactive, cooldown elapsed
+        await sync
+        assert target.replicas == 0
+        assert loop.stats.scale_events == []
+        await loop.hpa_once()  # at zero the HPA is disabled
+        assert target.replicas == 0

@@ -191,6 +191,11 @@ def value_for(replicas: int, backlog: float, config: TriggerConfig) -> float:
     return (replicas - 0.5) * per_replica_milli / MILLI if replicas > 0 else 0.0
 
 
+def uses_history(config: TriggerConfig) -> bool:
+    """Whether ``decide`` reads ``Observation.history`` for this trigger (callers skip building it otherwise)."""
+    return config.lead_seconds > 0 or config.policy == "drain"
+
+
 def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None = None) -> Decision:
     """Replicas for one trigger under its policy, capped, expressed as an HPA-exact metric value.
 

@@ -24,7 +24,18 @@ from scaler.kube import Workload
 from scaler.metadata import ParsedMetadata, SourceRef, TriggerConfig, parse_metadata
 from scaler.naming import metric_name
 from scaler.placement import Severity, lint_workload
-from scaler.policy import Decision, Observation, Sample, backlog_of, decide, int_value, replica_cap, resize, target
+from scaler.policy import (
+    Decision,
+    Observation,
+    Sample,
+    backlog_of,
+    decide,
+    int_value,
+    replica_cap,
+    resize,
+    target,
+    uses_history,
+)
 from scaler.refresh import CLOSED, RefreshCache, Snapshot
 from scaler.routing import MANAGED, VIRTUAL, Split, split
 from scaler.sources.base import QueueBacklog, Reading
@@ -44,6 +55,16 @@ class Resolved:
     name: str
     config: TriggerConfig
     metric_name: str
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One trigger's labelled gauges, looked up once: prometheus_client's ``labels()`` costs more than the answer."""
+
+    backlog: Any
+    desired_replicas: Any
+    value_age: Any
+    dlq: Any
 
 
 class _Refused(Exception):
@@ -74,7 +95,9 @@ class ExternalScalerService:
         self._telemetry = telemetry
         self._rpc_deadline = rpc_deadline_seconds
         self._clock = clock
-        self._parsed: OrderedDict[tuple[tuple[str, str], ...], ParsedMetadata | MetadataError] = OrderedDict()
+        self._resolved: OrderedDict[bytes, Resolved | MetadataError] = OrderedDict()
+        self._series: dict[tuple[str, str, str], _Series] = {}
+        self._rpc_series: dict[tuple[str, grpc.StatusCode], tuple[Any, Any]] = {}
         self._warned: OrderedDict[tuple[str, str, tuple[str, ...]], None] = OrderedDict()
         self._shutting_down = False
 
@@ -86,25 +109,30 @@ class ExternalScalerService:
     # --- request resolution -------------------------------------------------------------------------------
 
     def _resolve(self, ref: pb.ScaledObjectRef) -> Resolved:
-        metadata = dict(ref.scalerMetadata)
-        key = tuple(sorted(metadata.items()))
-        cached = self._parsed.get(key)
+        # KEDA repeats the same few thousand refs for ever: key the parsed result on the ref's canonical bytes
+        # (map keys sorted), which is cheaper than building a sorted key and keeps name and namespace with it.
+        key = ref.SerializeToString(deterministic=True)
+        cached = self._resolved.get(key)
         if cached is None:
-            try:
-                cached = parse_metadata(metadata)
-            except MetadataError as exc:
-                cached = exc
-            self._parsed[key] = cached
-            if len(self._parsed) > _PARSE_CACHE_SIZE:
-                self._parsed.popitem(last=False)
+            cached = self._parse(ref)
+            self._resolved[key] = cached
+            if len(self._resolved) > _PARSE_CACHE_SIZE:
+                self._resolved.popitem(last=False)
         else:
-            self._parsed.move_to_end(key)
+            self._resolved.move_to_end(key)
         if isinstance(cached, MetadataError):
             self._telemetry.metadata_errors_total.inc()
             raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, str(cached))
-        if cached.unknown_keys:
-            self._warn_unknown(ref.namespace, ref.name, cached.unknown_keys)
-        config = cached.config
+        return cached
+
+    def _parse(self, ref: pb.ScaledObjectRef) -> Resolved | MetadataError:
+        try:
+            parsed: ParsedMetadata = parse_metadata(dict(ref.scalerMetadata))
+        except MetadataError as exc:
+            return exc
+        if parsed.unknown_keys:
+            self._warn_unknown(ref.namespace, ref.name, parsed.unknown_keys)
+        config = parsed.config
         return Resolved(ref.namespace, ref.name, config, metric_name(config.ref))
 
     def _warn_unknown(self, namespace: str, name: str, keys: tuple[str, ...]) -> None:
@@ -141,7 +169,9 @@ class ExternalScalerService:
         config = resolved.config
         reading = snapshot.value
         backlog = backlog_of(reading, config)
-        history = tuple(Sample(s.observed_at, backlog_of(s.value, config)) for s in self._cache.history(config.ref))
+        history: tuple[Sample, ...] = ()
+        if uses_history(config):
+            history = tuple(Sample(s.observed_at, backlog_of(s.value, config)) for s in self._cache.history(config.ref))
         ready: int | None = None
         if self._cluster is not None and (config.policy == "drain" or config.tier is not None):
             workload = await self._cluster.target(resolved.namespace, resolved.name, max_wait=max_wait)
@@ -155,15 +185,29 @@ class ExternalScalerService:
         else:
             decision = decide(observation, config, cap=replica_cap(reading, config))
         labels = (resolved.namespace, resolved.name, resolved.metric_name)
-        self._telemetry.backlog.labels(*labels).set(backlog)
-        self._telemetry.desired_replicas.labels(*labels).set(decision.desired_replicas)
-        self._telemetry.value_age.labels(*labels).set(max(0.0, self._clock() - snapshot.observed_at))
+        series = self._series_for(labels)
+        series.backlog.set(backlog)
+        series.desired_replicas.set(decision.desired_replicas)
+        series.value_age.set(max(0.0, self._clock() - snapshot.observed_at))
         if isinstance(reading, QueueBacklog):
-            self._telemetry.dlq.labels(*labels).set(reading.dlq_visible + reading.dlq_in_flight)
+            series.dlq.set(reading.dlq_visible + reading.dlq_in_flight)
         else:
             for partition in reading.partitions:
                 self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
         return decision
+
+    def _series_for(self, labels: tuple[str, str, str]) -> _Series:
+        """Created on a trigger's first value, never before: an exported 0 backlog would be a false zero."""
+        series = self._series.get(labels)
+        if series is None:
+            t = self._telemetry
+            series = self._series[labels] = _Series(
+                backlog=t.backlog.labels(*labels),
+                desired_replicas=t.desired_replicas.labels(*labels),
+                value_age=t.value_age.labels(*labels),
+                dlq=t.dlq.labels(*labels),
+            )
+        return series
 
     async def _group_decision(
         self, resolved: Resolved, reading: Reading, observation: Observation, max_wait: float
@@ -249,11 +293,22 @@ class ExternalScalerService:
         except Exception:
             log.exception("%s failed unexpectedly", method)
             code, details = grpc.StatusCode.INTERNAL, f"internal error in {method}; see scaler logs"
-        self._telemetry.rpc_total.labels(method, code.name).inc()
-        self._telemetry.rpc_seconds.labels(method).observe(self._clock() - started)
+        counter, histogram = self._rpc_series_for(method, code)
+        counter.inc()
+        histogram.observe(self._clock() - started)
         if code is not grpc.StatusCode.OK:
             await context.abort(code, details)
         return result
+
+    def _rpc_series_for(self, method: str, code: grpc.StatusCode) -> tuple[Any, Any]:
+        series = self._rpc_series.get((method, code))
+        if series is None:
+            t = self._telemetry
+            series = self._rpc_series[(method, code)] = (
+                t.rpc_total.labels(method, code.name),
+                t.rpc_seconds.labels(method),
+            )
+        return series
 
     # --- RPCs -------------------------------------------------------------------------------------------------
 

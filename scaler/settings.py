@@ -35,8 +35,10 @@ class OciSettings:
     max_attempts: int = 2
     """SDK attempts per read; the SDK default (8 attempts over 600 s) would pin a refresh for minutes."""
     breaker_failure_threshold: int = 10
-    breaker_recovery_seconds: int = 1
-    """Open-breaker pause; kept at one refresh so recovery after an outage costs at most one refresh."""
+    breaker_recovery_seconds: float = 0.25
+    """Open-breaker pause. A read that meets an open breaker fails fast and its source waits one cache TTL for the
+    next try, so after an outage clears recovery takes up to one TTL plus this pause: keep it a fraction of the TTL.
+    The cache already limits a source to one read per TTL; the breaker only stops the retries piling up."""
 
 
 class KubeMode(Enum):

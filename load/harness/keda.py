@@ -82,6 +82,8 @@ class LoopStats:
     fallback_active: bool = False
     last_value: float | None = None
     last_active: bool = False
+    last_active_at: float | None = None
+    """When (loop clock) the scaler last said active, by IsActive or a push: KEDA's cooldown counts from here."""
     scale_events: list[tuple[float, int, str]] = field(default_factory=list)
     """(time, replicas, reason)."""
     surprises: list[str] = field(default_factory=list)
@@ -134,7 +136,7 @@ class KedaLoop:
     # --- executor (0 <-> 1) and HPA (1 <-> N) ------------------------------------------------------------
 
     def _activate(self, reason: str) -> None:
-        self._last_active_time = self._clock()
+        self._last_active_time = self.stats.last_active_at = self._clock()
         if self._target.replicas == 0:
             self._scale(max(self._spec.min_replicas, 1), reason)
 

@@ -12,7 +12,11 @@ source goes through here:
   from the refresh's start), so KEDA's GetMetricSpec + GetMetrics + IsActive do not each pay for one hung read;
 * **staleness** — after a failure the last good value is served while it is younger than ``max_staleness``,
   after that callers get ``UnavailableError`` (never an invented zero);
-* **push watchers** — StreamIsActive subscribers share one refresh loop per source.
+* **push watchers** — StreamIsActive subscribers share one refresh loop per source;
+* **de-phased** — KEDA polls (and opens streams for) all its ScaledObjects at once, so every source would be read
+  at the same moment of every TTL for ever, each round's SDK calls contending for the GIL together: the RPC
+  latency tail. Once per source, the first value is fresh for a random fraction of the TTL and a refresh loop's
+  first pause is a random fraction of the push interval; from then on the reads stay spread.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +59,8 @@ class _Entry(Generic[V]):
     inflight: asyncio.Task[None] | None = None
     inflight_started: float = 0.0
     last_used: float = 0.0
+    fresh_for: float | None = None
+    """How long the current value is fresh, when not the TTL (the first value's random fraction of it)."""
 
 
 class _Closed:
@@ -108,8 +115,11 @@ class RefreshCache(Generic[K, V]):
         clock: Callable[[], float] = time.monotonic,
         on_stale: Callable[[], None] = lambda: None,
         on_unavailable: Callable[[], None] = lambda: None,
+        phase: Callable[[], float] = random.random,
     ) -> None:
+        """``phase`` draws the de-phasing fraction in [0, 1); tests pin it."""
         self._read = read
+        self._phase = phase
         self._timing = timing
         self._clock = clock
         self._on_stale = on_stale
@@ -137,7 +147,7 @@ class RefreshCache(Generic[K, V]):
             entry = self._entries[key] = _Entry()
         entry.last_used = now
         good = entry.last_good
-        if good is not None and now - good.observed_at < self._timing.ttl:
+        if good is not None and now - good.observed_at < (entry.fresh_for or self._timing.ttl):
             return good
         if entry.inflight is None:
             recently_failed = (
@@ -176,6 +186,7 @@ class RefreshCache(Generic[K, V]):
             entry.last_error = exc
             log.exception("refresh of %r failed unexpectedly", key)
         else:
+            entry.fresh_for = self._timing.ttl * self._phase() if entry.last_good is None else None
             entry.last_good = Snapshot(value=value, observed_at=self._clock())
             entry.history.append(entry.last_good)
             entry.last_error = None
@@ -233,6 +244,7 @@ class RefreshCache(Generic[K, V]):
 
     async def _watch_loop(self, key: K, watch: _Watch[V]) -> None:
         interval = self._timing.push_interval
+        pause = interval * self._phase()  # the first pause only: see "de-phased" above
         while True:
             outcome: Snapshot[V] | UnavailableError
             try:
@@ -241,7 +253,8 @@ class RefreshCache(Generic[K, V]):
                 outcome = exc
             for sub in list(watch.subscribers):
                 sub.offer(outcome)
-            await asyncio.sleep(interval)
+            await asyncio.sleep(pause)
+            pause = interval
 
     async def close_watches(self) -> None:
         """End every watch: subscribers receive CLOSED, refresh loops stop, new watches close at once.

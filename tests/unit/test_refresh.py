@@ -27,8 +27,12 @@ class Reader:
         return self.value
 
 
+NO_PHASE = 1.0
+"""A de-phasing fraction of 1: the first value is fresh for the whole TTL, so read counts are exact."""
+
+
 def cache(reader: Reader, clock: ManualClock, **timing: float) -> RefreshCache[str, int]:
-    return RefreshCache(read=reader, timing=CacheTiming(**timing), clock=clock)
+    return RefreshCache(read=reader, timing=CacheTiming(**timing), clock=clock, phase=lambda: NO_PHASE)
 
 
 async def test_concurrent_callers_share_one_read() -> None:
@@ -64,7 +68,11 @@ async def test_failure_serves_last_good_until_stale_and_is_not_retried_within_tt
     reader, clock = Reader(), ManualClock()
     stale: list[int] = []
     c = RefreshCache(
-        read=reader, timing=CacheTiming(ttl=1, max_staleness=10), clock=clock, on_stale=lambda: stale.append(1)
+        read=reader,
+        timing=CacheTiming(ttl=1, max_staleness=10),
+        clock=clock,
+        on_stale=lambda: stale.append(1),
+        phase=lambda: NO_PHASE,
     )
     first = await c.get("q", max_wait=1)
     reader.error = UpstreamError("HTTP 503")
@@ -150,4 +158,27 @@ async def test_a_hung_refresh_holds_callers_only_patience_seconds_in_total() -> 
         assert (await c.get("q", max_wait=1)).value == 1
     assert loop.time() - started < 0.5
     reader.gate.set()
+    await c.close()
+
+
+async def test_sources_first_read_together_are_spread_across_the_ttl_once() -> None:
+    """KEDA asks for every source at once; the first values expire at different moments, later ones a TTL apart."""
+    reader, clock = Reader(), ManualClock()
+    fractions = iter([0.25, 0.75])
+    c = RefreshCache(read=reader, timing=CacheTiming(ttl=1.0), clock=clock, phase=lambda: next(fractions))
+
+    async def ask_both() -> int:
+        await c.get("a", max_wait=1)
+        await c.get("b", max_wait=1)
+        return reader.calls
+
+    assert await ask_both() == 2  # t = 0: both read
+    clock.advance(0.3)
+    assert await ask_both() == 3  # t = 0.3: a's first value was fresh for 0.25 s, b's for 0.75 s
+    clock.advance(0.5)
+    assert await ask_both() == 4  # t = 0.8: b re-read; a's second value is fresh for a whole TTL
+    clock.advance(0.45)
+    assert await ask_both() == 4  # t = 1.25: neither expired
+    clock.advance(0.1)
+    assert await ask_both() == 5  # t = 1.35: a, one TTL after its re-read; b is due at 1.8
     await c.close()

@@ -147,7 +147,8 @@ class RefreshCache(Generic[K, V]):
             entry = self._entries[key] = _Entry()
         entry.last_used = now
         good = entry.last_good
-        if good is not None and now - good.observed_at < (entry.fresh_for or self._timing.ttl):
+        fresh_for = self._timing.ttl if entry.fresh_for is None else entry.fresh_for
+        if good is not None and now - good.observed_at < fresh_for:
             return good
         if entry.inflight is None:
             recently_failed = (
@@ -174,9 +175,14 @@ class RefreshCache(Generic[K, V]):
             return entry.last_good
         return self._fallback(entry, self._clock())
 
+    def _fraction(self) -> float:
+        """A de-phasing fraction, clamped so that no value is ever fresh for longer than the TTL."""
+        return min(max(self._phase(), 0.0), 1.0)
+
     async def _refresh(self, key: K, entry: _Entry[V]) -> None:
         """Run one read and record its outcome; never raises, so nobody has to retrieve its exception."""
         entry.last_attempt = self._clock()
+        first_fraction = self._fraction() if entry.last_good is None else None
         try:
             value = await self._read(key)
         except UpstreamError as exc:
@@ -186,7 +192,7 @@ class RefreshCache(Generic[K, V]):
             entry.last_error = exc
             log.exception("refresh of %r failed unexpectedly", key)
         else:
-            entry.fresh_for = self._timing.ttl * self._phase() if entry.last_good is None else None
+            entry.fresh_for = None if first_fraction is None else self._timing.ttl * first_fraction
             entry.last_good = Snapshot(value=value, observed_at=self._clock())
             entry.history.append(entry.last_good)
             entry.last_error = None
@@ -244,7 +250,7 @@ class RefreshCache(Generic[K, V]):
 
     async def _watch_loop(self, key: K, watch: _Watch[V]) -> None:
         interval = self._timing.push_interval
-        pause = interval * self._phase()  # the first pause only: see "de-phased" above
+        pause = interval * self._fraction()  # the first pause only: see "de-phased" above
         while True:
             outcome: Snapshot[V] | UnavailableError
             try:

@@ -25,8 +25,8 @@ SERVER_OPTIONS: Final = (
     # KEDA opens one StreamIsActive per ScaledObject on one shared connection: allow thousands of streams.
     ("grpc.max_concurrent_streams", 10_000),
     # gRPC core sheds calls that arrive faster than the handler loop accepts them, above 1000 pending (early drop)
-    # and 3000 (hard); KEDA re-opening 2000 streams at once after a restart would see CANCELLED "Too many pending
-    # requests". Raise both above max_concurrent_streams so only that limit applies.
+    # and 3000 (hard), counted server-wide; KEDA re-opening 2000 streams at once after a restart would see CANCELLED
+    # "Too many pending requests". Raise both well above one KEDA connection's worth of streams.
     ("grpc.server.max_pending_requests", 20_000),
     ("grpc.server.max_pending_requests_hard_limit", 20_000),
     # Never cut long-lived streams by connection age; KEDA treats a non-EOF end as an error and backs off.

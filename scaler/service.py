@@ -43,7 +43,9 @@ from scaler.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
-_PARSE_CACHE_SIZE: Final = 4096
+_PARSE_CACHE_SIZE: Final = 16_384
+"""Entries per bounded cache (parsed refs, warnings, splits). Keyed per ScaledObject trigger, so it must exceed the
+triggers one scaler serves: KEDA polls round-robin, and a strict LRU smaller than the fleet would never hit."""
 _DEADLINE_MARGIN_SECONDS: Final = 0.05
 
 
@@ -64,7 +66,8 @@ class _Series:
     backlog: Any
     desired_replicas: Any
     value_age: Any
-    dlq: Any
+    dlq: Any | None
+    """Queue triggers only: a Streaming trigger has no dead-letter queue, and an exported 0 would be invented."""
 
 
 class _Refused(Exception):
@@ -185,18 +188,19 @@ class ExternalScalerService:
         else:
             decision = decide(observation, config, cap=replica_cap(reading, config))
         labels = (resolved.namespace, resolved.name, resolved.metric_name)
-        series = self._series_for(labels)
+        series = self._series_for(labels, queue=isinstance(reading, QueueBacklog))
         series.backlog.set(backlog)
         series.desired_replicas.set(decision.desired_replicas)
         series.value_age.set(max(0.0, self._clock() - snapshot.observed_at))
         if isinstance(reading, QueueBacklog):
-            series.dlq.set(reading.dlq_visible + reading.dlq_in_flight)
+            if series.dlq is not None:
+                series.dlq.set(reading.dlq_visible + reading.dlq_in_flight)
         else:
             for partition in reading.partitions:
                 self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
         return decision
 
-    def _series_for(self, labels: tuple[str, str, str]) -> _Series:
+    def _series_for(self, labels: tuple[str, str, str], *, queue: bool) -> _Series:
         """Created on a trigger's first value, never before: an exported 0 backlog would be a false zero."""
         series = self._series.get(labels)
         if series is None:
@@ -205,7 +209,7 @@ class ExternalScalerService:
                 backlog=t.backlog.labels(*labels),
                 desired_replicas=t.desired_replicas.labels(*labels),
                 value_age=t.value_age.labels(*labels),
-                dlq=t.dlq.labels(*labels),
+                dlq=t.dlq.labels(*labels) if queue else None,
             )
         return series
 

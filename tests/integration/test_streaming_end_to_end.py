@@ -112,6 +112,8 @@ async def test_lag_is_the_exact_uncommitted_count_per_partition_and_in_total(
             {"namespace": "team", "scaledobject": "billing-consumer", "metric": spec_name, "partition": partition},
         )
         assert sample == lag, partition
+    labels = {"namespace": "team", "scaledobject": "billing-consumer", "metric": spec_name}
+    assert app.telemetry.registry.get_sample_value("burst_scaler_dlq_messages", labels) is None  # no DLQ: no series
 
     await asyncio.to_thread(_drain_everything, sdk, stream_id)
     await asyncio.sleep(0.05)

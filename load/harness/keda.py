@@ -233,9 +233,10 @@ class KedaLoop:
     async def _push_stream(self, stop: asyncio.Event) -> None:
         backoff = 2.0
         while not stop.is_set():
-            stream = self._stub.StreamIsActive(self._spec.ref())
+            stream = None
             clean = False
             try:
+                stream = self._stub.StreamIsActive(self._spec.ref())
                 async for message in stream:
                     if message.result:  # false is ignored since KEDA 2.18
                         self.stats.pushes += 1
@@ -246,7 +247,8 @@ class KedaLoop:
             except (Exception, asyncio.CancelledError) as exc:
                 self._survive("StreamIsActive", exc)
             finally:
-                stream.cancel()
+                if stream is not None:
+                    stream.cancel()
             if clean:
                 backoff = 2.0
             with contextlib.suppress(TimeoutError):

@@ -243,8 +243,13 @@ async def run_harness(
         )
         stats_client = client()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+
+        def since_start() -> float:
+            """The loops' clock: their scale events and last-active times line up with the timeline's."""
+            return time.monotonic() - started
+
         loops = [
-            KedaLoop(channel=channel, spec=spec, target=model.deployments[targets[name]])
+            KedaLoop(channel=channel, spec=spec, target=model.deployments[targets[name]], clock=since_start)
             for name, spec in specs.items()
         ]
         tasks = [asyncio.create_task(model.run(stop))] + [asyncio.create_task(loop.run(stop)) for loop in loops]

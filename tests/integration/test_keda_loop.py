@@ -65,6 +65,7 @@ async def test_push_activates_hpa_sizes_and_cooldown_returns_to_zero(start_scale
         assert [r for _, r, _ in loop.stats.scale_events] == [1, 5, 8]  # rate policy: +4 pods, then the rest
         stop.set()
         await task
+        assert loop.stats.surprises == []
 
 
 async def test_cooldown_then_zero_and_fallback_holds_replicas_on_errors(start_scaler: Any) -> None:
@@ -90,6 +91,7 @@ async def test_cooldown_then_zero_and_fallback_holds_replicas_on_errors(start_sc
         await until(lambda: target.replicas == 0)  # recovered, inactive, cooldown elapsed
         stop.set()
         await task
+        assert loop.stats.surprises == []
 
 
 async def test_an_hpa_sync_racing_the_scale_to_zero_does_not_undo_it(start_scaler: Any) -> None:

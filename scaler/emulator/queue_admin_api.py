@@ -21,14 +21,12 @@ from .settings import (
     CHANNEL_ID_LENGTH,
     DEAD_LETTER_QUEUE_DELIVERY_COUNT,
     DISPLAY_NAME_LENGTH,
-    RETENTION_IN_SECONDS,
     TIMEOUT_IN_SECONDS,
     VISIBILITY_IN_SECONDS,
     IntRange,
     QueueLimits,
-    QueueSettings,
 )
-from .wire import FieldReader, or_default, paginate, query_int, query_str
+from .wire import FieldReader, or_default, paginate, query_int, query_str, read_queue_settings
 
 BASE = render.API_BASE
 _DEFAULT_PAGE_SIZE = 100
@@ -67,27 +65,7 @@ class QueueAdminApi:
         fields = FieldReader(request.json_body(), "")
         display_name = fields.string("displayName", required=True, length=DISPLAY_NAME_LENGTH)
         compartment_id = fields.string("compartmentId", required=True)
-        defaults = QueueSettings()
-        settings = QueueSettings(
-            retention_in_seconds=or_default(
-                fields.integer("retentionInSeconds", bounds=RETENTION_IN_SECONDS), defaults.retention_in_seconds
-            ),
-            visibility_in_seconds=or_default(
-                fields.integer("visibilityInSeconds", bounds=VISIBILITY_IN_SECONDS), defaults.visibility_in_seconds
-            ),
-            timeout_in_seconds=or_default(
-                fields.integer("timeoutInSeconds", bounds=TIMEOUT_IN_SECONDS), defaults.timeout_in_seconds
-            ),
-            dead_letter_queue_delivery_count=or_default(
-                fields.integer("deadLetterQueueDeliveryCount", bounds=DEAD_LETTER_QUEUE_DELIVERY_COUNT),
-                defaults.dead_letter_queue_delivery_count,
-            ),
-            channel_consumption_limit=or_default(
-                fields.integer("channelConsumptionLimit", bounds=CHANNEL_CONSUMPTION_LIMIT),
-                defaults.channel_consumption_limit,
-            ),
-            custom_encryption_key_id=fields.string("customEncryptionKeyId"),
-        )
+        settings = read_queue_settings(fields)
         freeform_tags = fields.string_map("freeformTags")
         defined_tags = fields.nested_map("definedTags")
         if fields.array("capabilities"):

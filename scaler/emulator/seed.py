@@ -31,19 +31,14 @@ from typing import Any
 from .errors import ApiError
 from .messages import NewMessage
 from .settings import (
-    CHANNEL_CONSUMPTION_LIMIT,
     CHANNEL_ID_LENGTH,
-    DEAD_LETTER_QUEUE_DELIVERY_COUNT,
     DISPLAY_NAME_LENGTH,
-    RETENTION_IN_SECONDS,
-    TIMEOUT_IN_SECONDS,
-    VISIBILITY_IN_SECONDS,
     QueueLimits,
     QueueSettings,
 )
 from .stream_settings import RETENTION_IN_HOURS, STREAM_NAME_LENGTH, StreamLimits
 from .streams import NewStreamMessage
-from .wire import FieldReader, or_default
+from .wire import FieldReader, or_default, read_queue_settings
 
 _QUEUE_ID = re.compile(r"^ocid1\.queue\.[A-Za-z0-9._-]+$")
 _STREAM_ID = re.compile(r"^ocid1\.stream\.[A-Za-z0-9._-]+$")
@@ -155,30 +150,11 @@ def _queue(fields: FieldReader, entry: Any, where: str, limits: QueueLimits) -> 
     reader = fields.child(entry, where)
     if reader is None:
         return None
-    defaults = QueueSettings()
     display_name = reader.string("displayName", required=True, length=DISPLAY_NAME_LENGTH)
     queue_id = reader.string("id")
     if queue_id is not None and not _QUEUE_ID.match(queue_id):
         reader.problem(f"{where}.id must look like ocid1.queue.<...> (letters, digits, '.', '_', '-'), got {queue_id}")
-    settings = QueueSettings(
-        retention_in_seconds=or_default(
-            reader.integer("retentionInSeconds", bounds=RETENTION_IN_SECONDS), defaults.retention_in_seconds
-        ),
-        visibility_in_seconds=or_default(
-            reader.integer("visibilityInSeconds", bounds=VISIBILITY_IN_SECONDS), defaults.visibility_in_seconds
-        ),
-        timeout_in_seconds=or_default(
-            reader.integer("timeoutInSeconds", bounds=TIMEOUT_IN_SECONDS), defaults.timeout_in_seconds
-        ),
-        dead_letter_queue_delivery_count=or_default(
-            reader.integer("deadLetterQueueDeliveryCount", bounds=DEAD_LETTER_QUEUE_DELIVERY_COUNT),
-            defaults.dead_letter_queue_delivery_count,
-        ),
-        channel_consumption_limit=or_default(
-            reader.integer("channelConsumptionLimit", bounds=CHANNEL_CONSUMPTION_LIMIT),
-            defaults.channel_consumption_limit,
-        ),
-    )
+    settings = read_queue_settings(reader)
     compartment_id = reader.string("compartmentId")
     messages = []
     for index, item in enumerate(reader.array("messages") or []):

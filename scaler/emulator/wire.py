@@ -12,7 +12,15 @@ from typing import Any, TypeVar
 
 from .errors import InvalidParameter, MissingParameter
 from .routing import ApiRequest
-from .settings import IntRange
+from .settings import (
+    CHANNEL_CONSUMPTION_LIMIT,
+    DEAD_LETTER_QUEUE_DELIVERY_COUNT,
+    RETENTION_IN_SECONDS,
+    TIMEOUT_IN_SECONDS,
+    VISIBILITY_IN_SECONDS,
+    IntRange,
+    QueueSettings,
+)
 
 T = TypeVar("T")
 
@@ -182,3 +190,28 @@ class FieldReader:
             raise InvalidParameter("; ".join(self._invalid + self._missing))
         if self._missing:
             raise MissingParameter("; ".join(self._missing))
+
+
+def read_queue_settings(fields: FieldReader) -> QueueSettings:
+    """The settings of a CreateQueueDetails-shaped object (a CreateQueue body or a seed-file queue), defaults filled."""
+    defaults = QueueSettings()
+    return QueueSettings(
+        retention_in_seconds=or_default(
+            fields.integer("retentionInSeconds", bounds=RETENTION_IN_SECONDS), defaults.retention_in_seconds
+        ),
+        visibility_in_seconds=or_default(
+            fields.integer("visibilityInSeconds", bounds=VISIBILITY_IN_SECONDS), defaults.visibility_in_seconds
+        ),
+        timeout_in_seconds=or_default(
+            fields.integer("timeoutInSeconds", bounds=TIMEOUT_IN_SECONDS), defaults.timeout_in_seconds
+        ),
+        dead_letter_queue_delivery_count=or_default(
+            fields.integer("deadLetterQueueDeliveryCount", bounds=DEAD_LETTER_QUEUE_DELIVERY_COUNT),
+            defaults.dead_letter_queue_delivery_count,
+        ),
+        channel_consumption_limit=or_default(
+            fields.integer("channelConsumptionLimit", bounds=CHANNEL_CONSUMPTION_LIMIT),
+            defaults.channel_consumption_limit,
+        ),
+        custom_encryption_key_id=fields.string("customEncryptionKeyId"),
+    )

@@ -23,6 +23,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY scaler/ scaler/
 COPY load/ load/
+COPY oci_emulator/ oci_emulator/
+COPY onebox/ onebox/
 RUN python -m pip wheel --no-deps --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime

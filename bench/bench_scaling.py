@@ -21,8 +21,8 @@ import sys
 from dataclasses import asdict, replace
 from typing import Any
 
-from load.harness.run import HarnessConfig, run_harness
 from load.profiles import Profile, ReplayProfile, SineProfile, SpikeProfile, StepProfile
+from onebox.harness.run import HarnessConfig, run_harness
 
 
 def traces(duration: float) -> dict[str, Profile]:

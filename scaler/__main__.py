@@ -1,4 +1,4 @@
-"""`python -m scaler` is `burst-scaler`."""
+"""`python -m scaler`: the product's own commands (serve, check, metadata-table)."""
 
 from scaler.cli import main
 

@@ -1,4 +1,7 @@
-"""`burst-scaler`: serve (the KEDA external scaler), emulator (local OCI), demo (the story on one machine).
+"""`burst-scaler` commands of the product: serve (the KEDA external scaler), check, metadata-table.
+
+The local world (onebox.cli) adds emulator, demo and lab on top of this parser, so the product itself never imports
+them and ``burst-scaler serve`` loads none of their modules.
 
 Every flag can also be set through an environment variable named ``BURST_SCALER_<FLAG>`` (``--max-staleness`` →
 ``BURST_SCALER_MAX_STALENESS``), which is how the Deployment in deploy/ configures the scaler. A flag on the
@@ -14,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from scaler import __version__
 from scaler.errors import ConfigError
@@ -22,6 +25,10 @@ from scaler.settings import KubeMode, KubeSettings, OciAuth, OciSettings, Settin
 from scaler.telemetry import configure_logging
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # argparse's class is generic only to type checkers
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``add_subparsers`` returns: where callers register further subcommands."""
 
 ENV_PREFIX = "BURST_SCALER_"
 
@@ -50,7 +57,7 @@ def _add(
     parser.add_argument(flag, default=default, type=type, help=f"{help} [env {env}; default: %(default)s]", **kwargs)
 
 
-def _positive(text: str) -> float:
+def positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise ValueError("must be > 0")
@@ -82,22 +89,28 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         parser,
         "--max-staleness",
         default=60.0,
-        type=_positive,
+        type=positive_float,
         help="seconds the last good value is served after upstream failures, then UNAVAILABLE",
     )
-    _add(parser, "--cache-ttl", default=1.0, type=_positive, help="seconds a read is shared before OCI is asked again")
+    _add(
+        parser,
+        "--cache-ttl",
+        default=1.0,
+        type=positive_float,
+        help="seconds a read is shared before OCI is asked again",
+    )
     _add(
         parser,
         "--push-interval",
         default=1.0,
-        type=_positive,
+        type=positive_float,
         help="seconds between refreshes of sources watched by StreamIsActive",
     )
     _add(
         parser,
         "--rpc-deadline",
         default=1.0,
-        type=_positive,
+        type=positive_float,
         help="longest an RPC waits for OCI when KEDA sets no deadline",
     )
     _add(parser, "--grace", default=10.0, type=float, help="seconds in-flight calls get to finish on SIGTERM")
@@ -165,20 +178,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _emulator(args: argparse.Namespace) -> int:
-    from scaler.emulator import cli as emulator_cli
-
-    return emulator_cli.run(args)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from scaler.demo import run_demo
-
-    configure_logging("WARNING")
-    out_dir = Path(args.out) if args.out else None
-    return asyncio.run(run_demo(time_scale=args.time_scale, out_dir=out_dir, out=sys.stdout))
-
-
 def _metadata_table(args: argparse.Namespace) -> int:
     from scaler.metadata import render_table, splice_table
 
@@ -198,32 +197,15 @@ def _metadata_table(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="burst-scaler", description=__doc__.splitlines()[0])
+def build_parser(*, description: str | None = None) -> tuple[argparse.ArgumentParser, Subcommands]:
+    """The parser with the product's subcommands; callers add theirs to the returned subparsers."""
+    parser = argparse.ArgumentParser(prog="burst-scaler", description=description or __doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the KEDA external scaler (gRPC) and its /metrics endpoint")
     _add_serve_flags(serve)
     serve.set_defaults(func=_serve)
-
-    from scaler.emulator import cli as emulator_cli
-
-    emulator = sub.add_parser("emulator", help="run the local OCI emulator (Queue and Streaming REST APIs) on loopback")
-    emulator_cli.add_arguments(emulator)
-    emulator.set_defaults(func=_emulator)
-
-    demo = sub.add_parser(
-        "demo", help="the whole story on one machine: emulator, scaler, KEDA/HPA, virtual + managed tiers, Karpenter"
-    )
-    demo.add_argument(
-        "--time-scale",
-        type=_positive,
-        default=1.0,
-        help="stretch (>1) or compress (<1) every duration of the story [default: %(default)s]",
-    )
-    demo.add_argument("--out", default=None, help="report directory [default: burst-reports/<time>-demo]")
-    demo.set_defaults(func=_demo)
 
     from scaler import check
 
@@ -237,12 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--readme", default=None, help="rewrite the table between the metadata-table markers")
     table.add_argument("--check", action="store_true", help="with --readme: exit 1 if the table is out of date")
     table.set_defaults(func=_metadata_table)
-    return parser
+    return parser, sub
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand, turning configuration errors into exit 2 with one clear line."""
     try:
         result: int = args.func(args)
     except ConfigError as exc:
@@ -251,3 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m scaler``: the product's commands alone."""
+    parser, _ = build_parser()
+    return run_command(parser.parse_args(argv))

@@ -182,7 +182,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs_both_console_scripts(tmp_path
         names = set(archive.namelist())
         entry_points = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert {"scaler/cli.py", "scaler/_proto/externalscaler_pb2.py", "load/cli.py"} <= names
-    assert "burst-scaler = scaler.cli:main" in entry_points
+    assert "burst-scaler = onebox.cli:main" in entry_points
     assert "burst-load = load.cli:main" in entry_points
 
     # Runtime stage: a clean interpreter, the wheel and its dependencies, nothing from this checkout.

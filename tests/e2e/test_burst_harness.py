@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from load.harness.cluster import ClusterSpec
-from load.harness.run import HarnessConfig, run_harness
+from onebox.harness.cluster import ClusterSpec
+from onebox.harness.run import HarnessConfig, run_harness
 
 
 async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import grpc
 
-from load.harness.hpa import Behavior, ScalingPolicy
-from load.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
+from onebox.harness.hpa import Behavior, ScalingPolicy
+from onebox.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
 from tests.support.fakes import FakeQueueSource
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scaler.emulator import Emulator
+from oci_emulator import Emulator
 from scaler.errors import UpstreamError
 from scaler.metadata import QueueRef
 from scaler.settings import OciSettings

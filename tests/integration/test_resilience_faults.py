@@ -22,9 +22,9 @@ from typing import Any
 import grpc
 import pytest
 
+from oci_emulator import Emulator
+from oci_emulator.messages import NewMessage
 from scaler._proto import externalscaler_pb2 as pb
-from scaler.emulator import Emulator
-from scaler.emulator.messages import NewMessage
 from scaler.settings import OciSettings
 from tests.conftest import stub_for
 

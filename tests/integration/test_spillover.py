@@ -13,8 +13,8 @@ from typing import Any
 import oci
 import pytest
 
+from oci_emulator import Emulator
 from scaler._proto import externalscaler_pb2 as pb
-from scaler.emulator import Emulator
 from scaler.settings import KubeMode, KubeSettings, OciSettings
 from tests.conftest import stub_for
 from tests.support.kube_api import FakeKubeApi

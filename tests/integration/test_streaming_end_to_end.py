@@ -18,8 +18,8 @@ import grpc
 import oci
 import pytest
 
+from oci_emulator import Emulator
 from scaler._proto import externalscaler_pb2 as pb
-from scaler.emulator import Emulator
 from scaler.settings import OciSettings
 from tests.conftest import stub_for
 

@@ -9,7 +9,7 @@ from typing import Any
 import oci
 import pytest
 
-from scaler.emulator import ApiKey, Emulator, ManualClock
+from oci_emulator import ApiKey, Emulator, ManualClock
 
 QUIET = {
     "retry_strategy": oci.retry.NoneRetryStrategy(),

@@ -1,4 +1,4 @@
-"""``python -m scaler.emulator`` as a real subprocess: config file, seed, SDK calls, SIGTERM."""
+"""``python -m oci_emulator`` as a real subprocess: config file, seed, SDK calls, SIGTERM."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_subprocess_writes_a_working_config_and_stops_on_sigterm(tmp_path: Path)
         [
             sys.executable,
             "-m",
-            "scaler.emulator",
+            "oci_emulator",
             "--address",
             "127.0.0.1:0",
             "--write-config",
@@ -90,7 +90,7 @@ def test_bad_seed_exits_2_with_the_problems(tmp_path: Path) -> None:
     seed.write_text(json.dumps({"queues": [{"retentionInSeconds": 1}]}))
 
     result = subprocess.run(
-        [sys.executable, "-m", "scaler.emulator", "--address", "127.0.0.1:0", "--seed", str(seed)],
+        [sys.executable, "-m", "oci_emulator", "--address", "127.0.0.1:0", "--seed", str(seed)],
         capture_output=True,
         text=True,
         timeout=30,

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import oci
 import pytest
 
-from scaler.emulator import Emulator
+from oci_emulator import Emulator
 
 GET_STATS = frozenset({"GetStats"})
 

@@ -11,7 +11,7 @@ import pytest
 from oci._vendor import requests
 from oci.signer import Signer
 
-from scaler.emulator import ApiKey, Emulator
+from oci_emulator import ApiKey, Emulator
 
 
 def raw_request(

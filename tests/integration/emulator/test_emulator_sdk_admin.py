@@ -6,7 +6,7 @@ import oci
 import pytest
 from oci.queue.models import CreateQueueDetails, PurgeQueueDetails, UpdateQueueDetails
 
-from scaler.emulator import ApiKey, Emulator
+from oci_emulator import ApiKey, Emulator
 
 
 def create_details(emulator: Emulator, name: str, **extra: object) -> CreateQueueDetails:

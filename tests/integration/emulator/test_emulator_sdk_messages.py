@@ -19,7 +19,7 @@ from oci.queue.models import (
     UpdateMessagesDetailsEntry,
 )
 
-from scaler.emulator import Emulator, ManualClock
+from oci_emulator import Emulator, ManualClock
 
 
 def entry(content: str, channel: str | None = None, **properties: str) -> PutMessagesDetailsEntry:

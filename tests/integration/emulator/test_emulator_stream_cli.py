@@ -1,4 +1,4 @@
-"""``python -m scaler.emulator`` with seeded streams and ``--stream-throttle off``, as a real subprocess."""
+"""``python -m oci_emulator`` with seeded streams and ``--stream-throttle off``, as a real subprocess."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_seeded_streams_are_served_and_the_throttle_flag_is_honoured(tmp_path: P
     messages = [{"key": f"k{i}", "value": f"v{i}"} for i in range(5)]
     seed.write_text(json.dumps({"streams": [{"name": "seeded", "id": STREAM_ID, "messages": messages}]}))
     config_path = tmp_path / "config"
-    command = [sys.executable, "-m", "scaler.emulator", "--address", "127.0.0.1:0", "--write-config", str(config_path)]
+    command = [sys.executable, "-m", "oci_emulator", "--address", "127.0.0.1:0", "--write-config", str(config_path)]
     command += ["--seed", str(seed), "--stream-throttle", "off", "--log-level", "WARNING"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -9,7 +9,7 @@ import oci
 import pytest
 from oci.streaming.models import CreateStreamDetails
 
-from scaler.emulator import ApiKey, Emulator, ManualClock
+from oci_emulator import ApiKey, Emulator, ManualClock
 
 QUIET = {
     "retry_strategy": oci.retry.NoneRetryStrategy(),

@@ -25,7 +25,7 @@ from oci.streaming.models import (
     UpdateGroupDetails,
 )
 
-from scaler.emulator import ApiKey, Emulator, ManualClock, partition_for_key
+from oci_emulator import ApiKey, Emulator, ManualClock, partition_for_key
 
 QUIET = {
     "retry_strategy": oci.retry.NoneRetryStrategy(),

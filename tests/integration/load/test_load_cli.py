@@ -22,7 +22,7 @@ import pytest
 
 from load.messages import Envelope
 from load.runs import TimelineWriter, write_summary
-from scaler.emulator import Emulator
+from oci_emulator import Emulator
 from tests.support.kube_api import FakeKubeApi
 
 BIN = Path(sys.executable).parent

@@ -20,7 +20,7 @@ from load.consume import Processed, QueueConsumer, WorkModel
 from load.messages import Envelope
 from load.produce import Mix, QueueProducer, SizeDistribution
 from load.profiles import ConstantProfile, SpikeProfile, planned_count, schedule
-from scaler.emulator import Emulator
+from oci_emulator import Emulator
 
 FAST_WORK = WorkModel(seconds={"heavy": 0.01, "light": 0.001})
 

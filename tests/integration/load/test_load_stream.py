@@ -15,7 +15,7 @@ import pytest
 from load.consume import Processed, StreamConsumer, WorkModel
 from load.produce import Mix, StreamProducer
 from load.profiles import ConstantProfile, SpikeProfile, planned_count, schedule
-from scaler.emulator import Emulator
+from oci_emulator import Emulator
 
 FAST_WORK = WorkModel(seconds={"heavy": 0.005, "light": 0.001})
 

@@ -6,9 +6,9 @@ import pytest
 from oci._vendor import requests
 from oci.signer import Signer
 
-from scaler.emulator import ApiKey
-from scaler.emulator.auth import SignatureVerifier, SignedRequest, parse_authorization
-from scaler.emulator.errors import NotAuthenticated
+from oci_emulator import ApiKey
+from oci_emulator.auth import SignatureVerifier, SignedRequest, parse_authorization
+from oci_emulator.errors import NotAuthenticated
 
 URL = "http://127.0.0.1:12000/20210201/queues/ocid1.queue.oc1.iad.x/stats?channelId=ch+a%2Fb"
 

@@ -11,8 +11,8 @@ import oci
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from scaler.emulator import ApiKey
-from scaler.emulator.credentials import write_oci_config
+from oci_emulator import ApiKey
+from oci_emulator.credentials import write_oci_config
 
 OCI_OCID = re.compile(r"^([0-9a-zA-Z-_]+[.:])([0-9a-zA-Z-_]*[.:]){3,}([0-9a-zA-Z-_]+)$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaler.emulator.faults import NO_FAULT, FaultDecision, FaultInjector, RequestCounters
+from oci_emulator.faults import NO_FAULT, FaultDecision, FaultInjector, RequestCounters
 
 KNOWN = frozenset({"GetStats", "GetQueue"})
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaler.emulator.errors import InvalidParameter, NotAuthorizedOrNotFound
-from scaler.emulator.messages import MessageStore, NewMessage, PurgeType, QueueStats, Stats
-from scaler.emulator.receipts import Receipt, decode_receipt
-from scaler.emulator.settings import QueueSettings
+from oci_emulator.errors import InvalidParameter, NotAuthorizedOrNotFound
+from oci_emulator.messages import MessageStore, NewMessage, PurgeType, QueueStats, Stats
+from oci_emulator.receipts import Receipt, decode_receipt
+from oci_emulator.settings import QueueSettings
 
 
 def store(**settings: int) -> MessageStore:

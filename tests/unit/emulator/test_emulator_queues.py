@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from scaler.emulator import ManualClock
-from scaler.emulator.errors import IncorrectState, InvalidParameter, NotAuthorizedOrNotFound
-from scaler.emulator.messages import NewMessage
-from scaler.emulator.queues import LifecycleState, QueueStore, QueueUpdate, WorkRequestStatus
-from scaler.emulator.settings import QueueSettings
+from oci_emulator import ManualClock
+from oci_emulator.errors import IncorrectState, InvalidParameter, NotAuthorizedOrNotFound
+from oci_emulator.messages import NewMessage
+from oci_emulator.queues import LifecycleState, QueueStore, QueueUpdate, WorkRequestStatus
+from oci_emulator.settings import QueueSettings
 
 COMPARTMENT = "ocid1.compartment.oc1..test"
 

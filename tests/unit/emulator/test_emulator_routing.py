@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaler.emulator.errors import MethodNotAllowed
-from scaler.emulator.routing import ApiRequest, ApiResponse, Route, Router
+from oci_emulator.errors import MethodNotAllowed
+from oci_emulator.routing import ApiRequest, ApiResponse, Route, Router
 
 
 def handler(request: ApiRequest) -> ApiResponse:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scaler.emulator.seed import SeedError, load_seed
-from scaler.emulator.settings import QueueLimits
+from oci_emulator.seed import SeedError, load_seed
+from oci_emulator.settings import QueueLimits
 
 
 def write(tmp_path: Path, document: object) -> Path:

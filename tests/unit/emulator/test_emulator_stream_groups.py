@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from scaler.emulator import ManualClock, StreamLimits
-from scaler.emulator.errors import InvalidParameter, NotAuthorizedOrNotFound, TooManyRequests
-from scaler.emulator.groups import ConsumerGroup
-from scaler.emulator.streams import CursorType, NewStreamMessage, StreamStore
+from oci_emulator import ManualClock, StreamLimits
+from oci_emulator.errors import InvalidParameter, NotAuthorizedOrNotFound, TooManyRequests
+from oci_emulator.groups import ConsumerGroup
+from oci_emulator.streams import CursorType, NewStreamMessage, StreamStore
 
 HOUR = 3600.0
 TRIM_HORIZON = CursorType.TRIM_HORIZON

@@ -6,10 +6,10 @@ import hashlib
 
 import pytest
 
-from scaler.emulator.cursors import CursorCodec, GroupCursor, PlainCursor, Position
-from scaler.emulator.errors import InvalidParameter
-from scaler.emulator.partitions import PartitionLog, partition_for_key
-from scaler.emulator.throttle import GetThrottle
+from oci_emulator.cursors import CursorCodec, GroupCursor, PlainCursor, Position
+from oci_emulator.errors import InvalidParameter
+from oci_emulator.partitions import PartitionLog, partition_for_key
+from oci_emulator.throttle import GetThrottle
 
 
 def test_offsets_are_contiguous_from_zero_and_survive_trimming() -> None:

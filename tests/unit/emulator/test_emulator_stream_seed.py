@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scaler.emulator import Emulator, StreamLimits, partition_for_key
-from scaler.emulator.seed import SeedError, load_seed, load_stream_seed
-from scaler.emulator.settings import QueueLimits
+from oci_emulator import Emulator, StreamLimits, partition_for_key
+from oci_emulator.seed import SeedError, load_seed, load_stream_seed
+from oci_emulator.settings import QueueLimits
 
 
 def write(tmp_path: Path, document: object) -> Path:

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from scaler.emulator import ManualClock, StreamLimits, partition_for_key
-from scaler.emulator.errors import (
+from oci_emulator import ManualClock, StreamLimits, partition_for_key
+from oci_emulator.errors import (
     IncorrectState,
     InvalidParameter,
     NotAuthorizedOrNotFound,
     TooManyRequests,
 )
-from scaler.emulator.streams import Appended, CursorType, NewStreamMessage, StreamState, StreamStore
+from oci_emulator.streams import Appended, CursorType, NewStreamMessage, StreamState, StreamStore
 
 HOUR = 3600.0
 

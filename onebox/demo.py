@@ -1,6 +1,6 @@
 """`burst-scaler demo`: the whole three-layer story on one machine, no cloud account.
 
-It runs the local harness (load.harness.run): the OCI emulator, the real scaler, KEDA/HPA loops calling it over
+It runs the local harness (onebox.harness.run): the OCI emulator, the real scaler, KEDA/HPA loops calling it over
 gRPC, a cluster model with virtual nodes, a managed pool and Karpenter, and real consumers draining a spike of
 heavy and light messages through the OCI SDK. A live table shows backlog, replicas per tier, pending pods and
 nodes; at the end the report (timeline CSV, summary JSON, PNG when matplotlib is installed) is written under
@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from load.harness.report import Row, RunReport
-from load.harness.run import HarnessConfig, run_harness
 from load.live import Progress
+from onebox.harness.report import Row, RunReport
+from onebox.harness.run import HarnessConfig, run_harness
 
 
 def _show(progress: Progress, row: Row) -> None:

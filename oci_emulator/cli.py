@@ -99,6 +99,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def main(argv: list[str] | None = None, *, prog: str = "python -m oci_emulator") -> int:
+    """Parse the emulator's own flags and run it; ``burst-scaler emulator`` hands its arguments here unparsed."""
+    parser = argparse.ArgumentParser(prog=prog, description="Run the local OCI Queue and Streaming emulator.")
+    add_arguments(parser)
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    return run(args)
+
+
 def parse_address(address: str) -> tuple[str, int]:
     """Split ``HOST:PORT`` (``[v6]:PORT`` for IPv6); raises ValueError with the expected form."""
     host, separator, port = address.rpartition(":")

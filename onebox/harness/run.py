@@ -23,17 +23,17 @@ from typing import Any, TextIO
 import grpc
 
 from load.consume import Processed, QueueConsumer, WorkModel
-from load.harness.cluster import MANAGED, VIRTUAL, ClusterModel, ClusterSnapshot, ClusterSpec
-from load.harness.hpa import Behavior
-from load.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
-from load.harness.kubeview import ModelClusterReader
-from load.harness.report import Row, RunReport, write_report
 from load.oci_clients import queue_client
 from load.produce import QueueProducer
 from load.profiles import Profile, SpikeProfile
 from load.traffic import Mix, SizeDistribution
+from oci_emulator import Emulator
+from onebox.harness.cluster import MANAGED, VIRTUAL, ClusterModel, ClusterSnapshot, ClusterSpec
+from onebox.harness.hpa import Behavior
+from onebox.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
+from onebox.harness.kubeview import ModelClusterReader
+from onebox.harness.report import Row, RunReport, write_report
 from scaler.app import ScalerApp
-from scaler.emulator import Emulator
 from scaler.settings import KubeMode, KubeSettings, OciSettings, Settings
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from load.harness.hpa import Behavior, HpaState, average_value_replicas, hpa_step, value_replicas
+from onebox.harness.hpa import Behavior, HpaState, average_value_replicas, hpa_step, value_replicas
 
 
 def test_average_value_oracles() -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from load.harness.cluster import ClusterModel
-from load.harness.keda import ScaledObjectSpec
+from onebox.harness.cluster import ClusterModel
+from onebox.harness.keda import ScaledObjectSpec
 from scaler.kube import GroupPeer, Workload
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from load.harness.cluster import MANAGED, VIRTUAL, ClusterModel, ClusterSpec
+from onebox.harness.cluster import MANAGED, VIRTUAL, ClusterModel, ClusterSpec
 from tests.support.fakes import ManualClock
 
 

@@ -8,7 +8,7 @@ upstream code (kedacore/keda @ v2.20, kubernetes/kubernetes podautoscaler), cite
 * executor: active with 0 replicas → scale to ``max(minReplicaCount, 1)``; inactive for ``cooldownPeriod`` since
   the last active time → ``idleReplicaCount`` or ``minReplicaCount`` (pkg/scaling/executor/scale_scaledobjects.go);
 * HPA: between 1 and N, every sync period, AverageValue arithmetic with tolerance, stabilization and rate policies
-  (load.harness.hpa); KEDA's HPA has ``minReplicas = max(minReplicaCount, 1)``;
+  (onebox.harness.hpa); KEDA's HPA has ``minReplicas = max(minReplicaCount, 1)``;
 * external-push: one StreamIsActive stream; ``true`` → immediate scale from zero / lastActiveTime refresh,
   ``false`` ignored (≥2.18); reconnect backoff 2 s doubling to 60 s, reset only by a clean EOF
   (external_scaler.go ``runStreamIsActive``);
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from load.harness.hpa import DEFAULT_SYNC_PERIOD_SECONDS, Behavior, HpaState, hpa_step
+from onebox.harness.hpa import DEFAULT_SYNC_PERIOD_SECONDS, Behavior, HpaState, hpa_step
 from scaler._proto import externalscaler_pb2 as pb
 from scaler._proto import externalscaler_pb2_grpc
 

@@ -1,0 +1,5 @@
+"""``python -m onebox`` is ``burst-scaler``."""
+
+from onebox.cli import main
+
+raise SystemExit(main())

@@ -31,6 +31,30 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(time_scale=args.time_scale, out_dir=out_dir, out=sys.stdout))
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from onebox.lab import cli as lab_cli
+
+    return lab_cli.run(args)
+
+
+def _add_lab_arguments(parser: argparse.ArgumentParser) -> None:
+    """The lab's actions; the names are a contract (operators' scripts call them)."""
+    sub = parser.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    sub.add_parser("build", help="build the real components that are missing from the cache (needs Go 1.26)")
+    up = sub.add_parser("up", help="start the lab and return once it is ready")
+    up.add_argument("--no-examples", action="store_true", help="do not apply deploy/examples")
+    up.add_argument(
+        "--node-delay",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="how long a Karpenter node takes to turn Ready [default: 20]",
+    )
+    sub.add_parser("down", help="stop everything the lab started and remove its files and network namespace")
+    status = sub.add_parser("status", help="is the lab up, and where are its endpoints")
+    status.add_argument("--json", action="store_true", help="one JSON object (for scripts)")
+
+
 def build() -> argparse.ArgumentParser:
     parser, sub = build_parser(
         description="burst-scaler: the product's commands (serve, check, metadata-table) and the local world's "
@@ -54,6 +78,10 @@ def build() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default=None, help="report directory [default: burst-reports/<time>-demo]")
     demo.set_defaults(func=_demo)
+
+    lab = sub.add_parser("lab", help="the real-cluster lab: real KEDA, HPA, scheduler and Karpenter on KWOK nodes")
+    _add_lab_arguments(lab)
+    lab.set_defaults(func=_lab)
     return parser
 
 

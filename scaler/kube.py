@@ -11,6 +11,7 @@ local run): then the caller falls back to decisions that need no cluster state.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -105,6 +106,15 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _status_message(exc: ApiException) -> str:
+    """The API server's own sentence for a refusal; it names the user, verb, resource and namespace."""
+    try:
+        message = json.loads(exc.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message) if message else str(exc.reason)
+
+
 class KubeReader:
     """Blocking reads over one ApiClient (thread-safe for concurrent calls, as urllib3 pools are)."""
 
@@ -119,6 +129,11 @@ class KubeReader:
         except ApiException as exc:
             if exc.status == 404:
                 return None
+            if exc.status == 403:
+                raise UpstreamError(
+                    f"Kubernetes {what} forbidden (HTTP 403): {_status_message(exc)}; grant the scaler's "
+                    "ServiceAccount the rules in deploy/base/rbac.yaml"
+                ) from exc
             raise UpstreamError(f"Kubernetes {what} failed: HTTP {exc.status} {exc.reason}") from exc
         except Exception as exc:
             raise UpstreamError(f"Kubernetes {what} failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,202 @@
+"""`burst-scaler lab build`: build the lab's real components from the Go modules pinned in lab/, once.
+
+Each component family is its own Go module (lab/kube, lab/keda, lab/kwok, lab/karpenter) because their Kubernetes
+library versions clash. Binaries land in ``$XDG_CACHE_HOME/oke-burst-lab/<module>-<version>-<hash>/``, where the
+hash covers the module's go.mod, go.sum and Go files: a changed pin builds anew, an unchanged one costs nothing.
+The build never edits go.mod/go.sum (``-mod=readonly``), so what runs is exactly what is committed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+LAB_SOURCES = Path(__file__).resolve().parents[2] / "lab"
+"""The committed Go modules; present in a source checkout (the lab is a development tool, not part of the wheel)."""
+
+
+class BuildError(RuntimeError):
+    """A component could not be built; the message carries go's own error output."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One Go module of lab/ and the binaries built from it."""
+
+    module: str
+    """Directory under lab/."""
+    upstream: str
+    """The module path whose version names the build (the one ``require``d in go.mod)."""
+    packages: Mapping[str, str]
+    """Binary name → Go package path to build."""
+
+    def ldflags(self, version: str) -> str:
+        """Version stamps as each upstream's own release build sets them (so /version and logs are truthful)."""
+        flags = ["-s", "-w"]
+        if self.module == "kube":
+            major, minor = version.lstrip("v").split(".")[:2]
+            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+                flags += [f"-X {pkg}.gitVersion={version}", f"-X {pkg}.gitMajor={major}", f"-X {pkg}.gitMinor={minor}"]
+            flags += ["-X k8s.io/component-base/version.gitTreeState=clean"]
+            flags += [f"-X k8s.io/component-base/version.buildDate={stamp}"]
+        elif self.module == "keda":
+            flags += [f"-X github.com/kedacore/keda/v2/version.Version={version.lstrip('v')}"]
+        elif self.module == "karpenter":
+            flags += [f"-X sigs.k8s.io/karpenter/pkg/operator.Version={version}"]
+        return " ".join(flags)
+
+
+COMPONENTS = (
+    Component(
+        module="kube",
+        upstream="k8s.io/kubernetes",
+        packages={
+            "etcd": "./cmd/etcd",
+            "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+            "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+        },
+    ),
+    Component(module="kwok", upstream="sigs.k8s.io/kwok", packages={"kwok": "sigs.k8s.io/kwok/cmd/kwok"}),
+    Component(
+        module="karpenter",
+        upstream="sigs.k8s.io/karpenter",
+        packages={"karpenter-kwok": "sigs.k8s.io/karpenter/kwok"},
+    ),
+    Component(
+        module="keda",
+        upstream="github.com/kedacore/keda/v2",
+        packages={
+            "keda-operator": "github.com/kedacore/keda/v2/cmd/operator",
+            "keda-adapter": "github.com/kedacore/keda/v2/cmd/adapter",
+        },
+    ),
+)
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "oke-burst-lab"
+
+
+def go_env() -> dict[str, str]:
+    """Go as upstream releases build these binaries: static, no VCS stamping, never rewriting our go.mod."""
+    env = dict(os.environ)
+    env.update(GOTOOLCHAIN="local", CGO_ENABLED="0", GOFLAGS="-mod=readonly -buildvcs=false -trimpath")
+    return env
+
+
+def required_version(component: Component, sources: Path = LAB_SOURCES) -> str:
+    text = (sources / component.module / "go.mod").read_text()
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(component.upstream)}\s+(v\S+)", text, flags=re.MULTILINE)
+    if match is None:
+        raise BuildError(f"lab/{component.module}/go.mod does not require {component.upstream}")
+    return match.group(1)
+
+
+def _fingerprint(module_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted([module_dir / "go.mod", module_dir / "go.sum", *module_dir.rglob("*.go")]):
+        digest.update(path.relative_to(module_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Built:
+    """Where a component's binaries are, and what building them cost (0 when the cache already had them)."""
+
+    component: Component
+    version: str
+    directory: Path
+    build_seconds: float
+    cached: bool
+
+    def binary(self, name: str) -> Path:
+        return self.directory / name
+
+
+def output_dir(component: Component, *, sources: Path = LAB_SOURCES, cache: Path | None = None) -> Path:
+    version = required_version(component, sources)
+    root = cache or cache_root()
+    return root / f"{component.module}-{version}-{_fingerprint(sources / component.module)}"
+
+
+def build_component(
+    component: Component,
+    *,
+    sources: Path = LAB_SOURCES,
+    cache: Path | None = None,
+    run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+) -> Built:
+    version = required_version(component, sources)
+    target = output_dir(component, sources=sources, cache=cache)
+    stamp = target / "build.json"
+    if stamp.exists() and all((target / name).exists() for name in component.packages):
+        recorded = json.loads(stamp.read_text())
+        return Built(component, version, target, float(recorded["seconds"]), cached=True)
+    if shutil.which("go") is None:
+        raise BuildError("the lab needs Go (1.26 or newer) on PATH to build its components")
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    started = time.monotonic()
+    command = ["go", "build", "-ldflags", component.ldflags(version), "-o", f"{staging}/", *component.packages.values()]
+    result = run(command, cwd=sources / component.module, env=go_env(), capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"building {component.upstream} {version} failed:\n{result.stderr[-4000:]}")
+    for name, package in component.packages.items():
+        produced = staging / package.rstrip("/").rsplit("/", 1)[-1]
+        if produced != staging / name:
+            produced.rename(staging / name)
+    seconds = time.monotonic() - started
+    built_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    (staging / "build.json").write_text(json.dumps({"version": version, "seconds": round(seconds, 1), "at": built_at}))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return Built(component, version, target, seconds, cached=False)
+
+
+def build_all(*, report: Callable[[str], None] = print, sources: Path = LAB_SOURCES) -> dict[str, Built]:
+    """Build what is missing, reporting each component's version and build time; returns built binaries by module."""
+    if not (sources / "kube" / "go.mod").exists():
+        raise BuildError(f"no lab Go modules at {sources}: `lab build` runs from a source checkout of the project")
+    done: dict[str, Built] = {}
+    for component in COMPONENTS:
+        built = build_component(component, sources=sources)
+        how = "cached" if built.cached else "built"
+        report(
+            f"{component.upstream:32} {built.version:9} {how} ({built.build_seconds:.0f} s to build) {built.directory}"
+        )
+        done[component.module] = built
+    return done
+
+
+def module_dir(component: Component, *, sources: Path = LAB_SOURCES) -> Path:
+    """The downloaded upstream module (CRDs, stage files and the like are read from there, never copied)."""
+    result = subprocess.run(
+        ["go", "list", "-m", "-json", component.upstream],
+        cwd=sources / component.module,
+        env=go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BuildError(f"go list -m {component.upstream} failed: {result.stderr.strip()}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def component(module: str) -> Component:
+    (found,) = [c for c in COMPONENTS if c.module == module]
+    return found

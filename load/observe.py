@@ -1,4 +1,4 @@
-"""`burst-load observe`: what the cluster did during a burst, read through the Kubernetes API.
+"""The reading side of `burst-load observe`: what the cluster did during a burst, through the Kubernetes API.
 
 The scaler decides replica counts; whether the pods then run on virtual nodes in seconds, wait as Pending for
 Karpenter, or land on managed nodes is the cluster's doing, and that is what a burst test must show. This module

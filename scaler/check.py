@@ -76,8 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         aliases=["-n"],
         metavar="NS",
         default=None,
-        help="--cluster: check only this namespace (default: all namespaces); -f: the namespace of objects that "
-        "name none (default: default)",
+        shown="--cluster: all namespaces; -f: default",
+        help="--cluster: check only this namespace; -f: the namespace of objects that name none",
     )
     flags.add("--output", aliases=["-o"], choices=OUTPUTS, default="human", help="report format")
 

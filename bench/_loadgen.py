@@ -50,6 +50,62 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"count": len(ordered), "p50": at(50), "p90": at(90), "p99": at(99), "max": ordered[-1]}
 
 
+class Tally:
+    """What one run measured: cycle and RPC latencies, status codes, wrong answers, stream events, client stalls."""
+
+    def __init__(self, *, record: bool) -> None:
+        self.record = record
+        self.records: list[tuple[float, float, int, int, str, float]] = []
+        self.cycle_latencies: list[float] = []
+        self.rpc_latencies: dict[str, list[float]] = {m: [] for m in _METHODS}
+        self.codes: Counter[str] = Counter()
+        self.problems: Counter[str] = Counter()
+        self.examples: list[str] = []
+        self.cycles = 0
+        self.skipped = 0
+        self.stream_events: list[tuple[int, float, bool]] = []
+        self.stream_ends: Counter[str] = Counter()
+        self.stream_errors: list[list[Any]] = []
+        self.client_stalls: list[float] = []
+
+    def problem(self, kind: str, detail: str) -> None:
+        self.problems[kind] += 1
+        if len(self.examples) < 10:
+            self.examples.append(f"{kind}: {detail}")
+
+    def verify(self, name: str, metrics: Any, active: Any, expect: float | None) -> None:
+        """One cycle's answers against the expected backlog: one value, int and float agreeing, activity."""
+        if metrics is not None:
+            if len(metrics.metricValues) != 1:
+                self.problem("value count", f"{name}: {len(metrics.metricValues)} values")
+            else:
+                value = metrics.metricValues[0]
+                if value.metricValue != max(0, round(value.metricValueFloat)):
+                    self.problem("int/float mismatch", f"{name}: {value.metricValue} vs {value.metricValueFloat}")
+                if expect is not None and value.metricValueFloat != expect:
+                    self.problem("wrong value", f"{name}: {value.metricValueFloat} != {expect}")
+        if active is not None and expect is not None and active.result != (expect > 0):
+            self.problem("wrong activity", f"{name}: {active.result} with backlog {expect}")
+
+    def summary(self, measured: float) -> dict[str, Any]:
+        """The measured part of the summary; ``measured``: seconds after the warm-up."""
+        return {
+            "cycles": self.cycles,
+            "cycles_per_second": self.cycles / measured,
+            "skipped": self.skipped,
+            "cycle_latency": _percentiles(self.cycle_latencies),
+            "rpc_latency": {m: _percentiles(v) for m, v in self.rpc_latencies.items()},
+            "codes": dict(self.codes),
+            "problems": dict(self.problems),
+            "examples": self.examples,
+        }
+
+    def write_records(self, path: str) -> None:
+        with Path(path).open("w") as out:
+            for rec in self.records:
+                out.write("%.6f,%.6f,%d,%d,%s,%r\n" % rec)  # noqa: UP031 - hot path, many lines
+
+
 class LoadGen:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -59,26 +115,9 @@ class LoadGen:
         ]
         self.expect: list[float | None] = [o.get("expect") for o in spec["objects"]]
         self.timeout: float | None = spec.get("timeout")
-        self.record = spec.get("record_path") is not None
-        self.records: list[tuple[float, float, int, int, str, float]] = []
-        self.cycle_latencies: list[float] = []
-        self.rpc_latencies: dict[str, list[float]] = {m: [] for m in _METHODS}
-        self.codes: Counter[str] = Counter()
-        self.problems: Counter[str] = Counter()
-        self.examples: list[str] = []
-        self.cycles = 0
-        self.skipped = 0
+        self.tally = Tally(record=spec.get("record_path") is not None)
         self.counting_from = 0.0
-        self.stream_events: list[tuple[int, float, bool]] = []
-        self.stream_ends: Counter[str] = Counter()
-        self.stream_errors: list[list[Any]] = []
         self._next = itertools.count()
-        self.client_stalls: list[float] = []
-
-    def _problem(self, kind: str, detail: str) -> None:
-        self.problems[kind] += 1
-        if len(self.examples) < 10:
-            self.examples.append(f"{kind}: {detail}")
 
     async def _call(self, index: int, method: int, call: Any, request: Any) -> tuple[Any, str, float]:
         started = time.monotonic()
@@ -89,25 +128,25 @@ class LoadGen:
             response, code = None, exc.code().name
         latency = time.monotonic() - started
         if started >= self.counting_from:
-            self.codes[code] += 1
-            self.rpc_latencies[_METHODS[method]].append(latency)
+            self.tally.codes[code] += 1
+            self.tally.rpc_latencies[_METHODS[method]].append(latency)
         value = math.nan
         if response is not None and method == 1:
             value = response.metricValues[0].metricValueFloat if len(response.metricValues) == 1 else math.nan
         elif response is not None and method == 2:
             value = 1.0 if response.result else 0.0
-        if self.record:
-            self.records.append((started, latency, index, method, code, value))
+        if self.tally.record:
+            self.tally.records.append((started, latency, index, method, code, value))
         return response, code, latency
 
     async def cycle(self, stub: Any, index: int, intended: float) -> None:
         ref = self.refs[index]
         spec, code, _ = await self._call(index, 0, stub.GetMetricSpec, ref)
         if spec is None:
-            self._problem(f"GetMetricSpec {code}", ref.name)
+            self.tally.problem(f"GetMetricSpec {code}", ref.name)
             return
         if len(spec.metricSpecs) != 1:
-            self._problem("spec count", f"{ref.name}: {len(spec.metricSpecs)}")
+            self.tally.problem("spec count", f"{ref.name}: {len(spec.metricSpecs)}")
             return
         name = spec.metricSpecs[0].metricName
         metrics, code, _ = await self._call(
@@ -115,21 +154,10 @@ class LoadGen:
         )
         active, code2, _ = await self._call(index, 2, stub.IsActive, ref)
         done = time.monotonic()
-        expect = self.expect[index]
-        if metrics is not None:
-            if len(metrics.metricValues) != 1:
-                self._problem("value count", f"{ref.name}: {len(metrics.metricValues)} values")
-            else:
-                value = metrics.metricValues[0]
-                if value.metricValue != max(0, round(value.metricValueFloat)):
-                    self._problem("int/float mismatch", f"{ref.name}: {value.metricValue} vs {value.metricValueFloat}")
-                if expect is not None and value.metricValueFloat != expect:
-                    self._problem("wrong value", f"{ref.name}: {value.metricValueFloat} != {expect}")
-        if active is not None and expect is not None and active.result != (expect > 0):
-            self._problem("wrong activity", f"{ref.name}: {active.result} with backlog {expect}")
+        self.tally.verify(ref.name, metrics, active, self.expect[index])
         if intended >= self.counting_from:
-            self.cycles += 1
-            self.cycle_latencies.append(done - intended)
+            self.tally.cycles += 1
+            self.tally.cycle_latencies.append(done - intended)
         del code, code2
 
     async def closed(self, stub: Any, end: float) -> None:
@@ -150,7 +178,7 @@ class LoadGen:
             if intended > now:
                 await asyncio.sleep(intended - now)
             if len(outstanding) >= max_outstanding:
-                self.skipped += 1
+                self.tally.skipped += 1
             else:
                 index = next(self._next) % len(self.refs)
                 task = asyncio.create_task(self.cycle(stub, index, intended))
@@ -173,31 +201,6 @@ class LoadGen:
 
         await asyncio.gather(*(loop(i) for i in range(count)))
 
-    async def stream(self, stub: Any, index: int, end: float) -> None:
-        call = stub.StreamIsActive(self.refs[index])
-        try:
-            async with asyncio.timeout(max(0.0, end - time.monotonic())):
-                async for response in call:
-                    self.stream_events.append((index, time.monotonic(), bool(response.result)))
-            self.stream_ends["OK"] += 1
-        except TimeoutError:
-            call.cancel()
-            self.stream_ends["open at end"] += 1
-        except grpc.aio.AioRpcError as exc:
-            # Our own cancellation at the end of the run may surface as CANCELLED rather than as the timeout.
-            ours = exc.code() is grpc.StatusCode.CANCELLED and time.monotonic() >= end - 0.05
-            self.stream_ends["open at end" if ours else exc.code().name] += 1
-            if not ours and len(self.stream_errors) < 20:
-                self.stream_errors.append([index, time.monotonic(), exc.code().name, exc.details() or ""])
-
-    async def _watch_loop(self, end: float) -> None:
-        """The client's own event-loop stalls over 5 ms: noise this process adds to every latency it measures."""
-        while (now := time.monotonic()) < end:
-            await asyncio.sleep(0.002)
-            lag = time.monotonic() - now - 0.002
-            if lag > 0.005:
-                self.client_stalls.append(lag)
-
     async def run(self) -> dict[str, Any]:
         duration = float(self.spec["duration"])
         warmup = float(self.spec.get("warmup", 0.0))
@@ -211,8 +214,11 @@ class LoadGen:
             # Startup objects (protobuf, grpc) move out of the collector's way: fewer, shorter client GC pauses.
             gc.collect()
             gc.freeze()
-            watcher = asyncio.create_task(self._watch_loop(end))
-            stream_tasks = [asyncio.create_task(self.stream(stub, i, end)) for i in self.spec.get("streams", [])]
+            watcher = asyncio.create_task(watch_stalls(end, self.tally))
+            stream_tasks = [
+                asyncio.create_task(watch_stream(stub, self.refs[i], i, end, self.tally))
+                for i in self.spec.get("streams", [])
+            ]
             streams_open_at = time.monotonic()
             mode = self.spec.get("mode", "closed")
             if mode == "closed":
@@ -231,27 +237,46 @@ class LoadGen:
             "start": start,
             "end": end,
             "streams_open_at": streams_open_at,
-            "cycles": self.cycles,
-            "cycles_per_second": self.cycles / measured,
-            "skipped": self.skipped,
-            "cycle_latency": _percentiles(self.cycle_latencies),
-            "rpc_latency": {m: _percentiles(v) for m, v in self.rpc_latencies.items()},
-            "codes": dict(self.codes),
-            "problems": dict(self.problems),
-            "examples": self.examples,
+            **self.tally.summary(measured),
             "client_cpu_percent": 100.0 * (time.process_time() - cpu0) / wall,
-            "client_stalls": _percentiles(self.client_stalls),
-            "stream_events": self.stream_events,
-            "stream_ends": dict(self.stream_ends),
-            "stream_errors": self.stream_errors,
+            "client_stalls": _percentiles(self.tally.client_stalls),
+            "stream_events": self.tally.stream_events,
+            "stream_ends": dict(self.tally.stream_ends),
+            "stream_errors": self.tally.stream_errors,
         }
         return summary
 
     def write_records(self) -> None:
-        if self.record:
-            with Path(self.spec["record_path"]).open("w") as out:
-                for rec in self.records:
-                    out.write("%.6f,%.6f,%d,%d,%s,%r\n" % rec)  # noqa: UP031 - hot path, many lines
+        if self.tally.record:
+            self.tally.write_records(self.spec["record_path"])
+
+
+async def watch_stream(stub: Any, ref: Any, index: int, end: float, tally: Tally) -> None:
+    """One StreamIsActive for the run: every ``true`` logged, how it ended counted."""
+    call = stub.StreamIsActive(ref)
+    try:
+        async with asyncio.timeout(max(0.0, end - time.monotonic())):
+            async for response in call:
+                tally.stream_events.append((index, time.monotonic(), bool(response.result)))
+        tally.stream_ends["OK"] += 1
+    except TimeoutError:
+        call.cancel()
+        tally.stream_ends["open at end"] += 1
+    except grpc.aio.AioRpcError as exc:
+        # Our own cancellation at the end of the run may surface as CANCELLED rather than as the timeout.
+        ours = exc.code() is grpc.StatusCode.CANCELLED and time.monotonic() >= end - 0.05
+        tally.stream_ends["open at end" if ours else exc.code().name] += 1
+        if not ours and len(tally.stream_errors) < 20:
+            tally.stream_errors.append([index, time.monotonic(), exc.code().name, exc.details() or ""])
+
+
+async def watch_stalls(end: float, tally: Tally) -> None:
+    """The client's own event-loop stalls over 5 ms: noise this process adds to every latency it measures."""
+    while (now := time.monotonic()) < end:
+        await asyncio.sleep(0.002)
+        lag = time.monotonic() - now - 0.002
+        if lag > 0.005:
+            tally.client_stalls.append(lag)
 
 
 def main() -> int:

@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from load.consume import ConsumeReport, Processed, QueueConsumer, StreamConsumer
+from load.consume import ConsumeReport, Processed
+from load.consume_queue import QueueConsumer
+from load.consume_stream import StreamConsumer
 from load.live import Progress
-from load.observe import TIERS, ClusterObserver, ObserveReport, Sample
+from load.observe import ClusterObserver
+from load.observe_model import TIERS, ObserveReport, Sample
 from load.produce import ProduceReport, QueueProducer, StreamProducer
 from load.runs import TimelineWriter
 from load.stats import LatencyHistogram

@@ -3,8 +3,8 @@ fail fast.
 
 A load generator must tell "the service pushed back" (429: back off, count it, lose nothing) from "the service is
 flaky" (5xx, resets, timeouts: retry) and from "the request is wrong" (4xx: retrying would never help). The SDK's
-own retries would hide the first two, so burst-load calls the SDK with retries off where it counts 429s and uses
-:class:`Backoff` itself.
+own retries would hide the first two, so burst-load calls the SDK with retries off (``scaler.oci_retry.no_retry``)
+where it counts 429s and uses :class:`Backoff` itself.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from enum import Enum
 from typing import Any
 
 import oci
+
+from scaler.oci_retry import retry_strategy
 
 
 class Failure(Enum):
@@ -64,21 +66,9 @@ class Backoff:
         return rng.uniform(0.0, min(self.cap, self.base * 2.0 ** min(attempt, 30)))
 
 
-def short_retry_strategy(*, attempts: int = 3, total_seconds: float = 5.0) -> Any:
-    """The scaler's style of SDK retry for calls whose failure burst-load does not count: few, fast, on 429/5xx."""
-    return (
-        oci.retry.RetryStrategyBuilder(
-            max_attempts=attempts,
-            total_elapsed_time_seconds=total_seconds,
-            retry_base_sleep_time_seconds=0.05,
-            retry_max_wait_between_calls_seconds=0.5,
-            backoff_type=oci.retry.BACKOFF_FULL_JITTER_VALUE,
-        )
-        .add_service_error_check(service_error_retry_config={429: []}, service_error_retry_on_any_5xx=True)
-        .get_retry_strategy()
-    )
+def short_retry_strategy(*, attempts: int = 3) -> Any:
+    """burst-load's budget for SDK calls whose failures it does not count: ``attempts`` within 5 s, 0.5 s apart at most.
 
-
-def no_retry() -> Any:
-    """Per-call SDK retry off, whatever the client was built with: the caller retries and counts."""
-    return oci.retry.NoneRetryStrategy()
+    The strategy itself is the scaler's (scaler.oci_retry); only the budget is burst-load's.
+    """
+    return retry_strategy(attempts=attempts, total_seconds=5.0, max_wait_seconds=0.5)

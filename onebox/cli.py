@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaler.cli import build_parser, positive_float, run_command
+from scaler.cli import build_parser, run_command
+from scaler.flags import positive_float
 from scaler.telemetry import configure_logging
 
 

@@ -22,8 +22,10 @@ from typing import Any, Final, TextIO
 
 import yaml  # type: ignore[import-untyped,unused-ignore]  # stubs: types-PyYAML (dev extra)
 
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError
+from scaler.flags import EnvFlags, FlagError, resolve
 from scaler.placement import Finding, Severity, burst_scalers, lint_objects
+from scaler.settings import KubeSettings
 
 MANIFEST_SUFFIXES: Final = frozenset({".yaml", ".yml", ".json"})
 ENV_PREFIX: Final = "BURST_SCALER_"
@@ -42,10 +44,6 @@ class CheckInputError(ScalerError):
 # Arguments
 
 
-def _env_default(flag: str, default: str | None) -> str | None:
-    return os.environ.get(ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper(), default)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``burst-scaler check`` (also used by ``python -m scaler.check``)."""
     parser.add_argument(
@@ -62,33 +60,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="check the live cluster: ScaledObjects/ScaledJobs, Deployments/StatefulSets/DaemonSets, Karpenter "
         "NodePools (in-cluster config when KUBERNETES_SERVICE_HOST is set and no --kubeconfig/--context is given)",
     )
-    parser.add_argument(
+    flags = EnvFlags(parser, prefix=ENV_PREFIX)
+    flags.add(
         "--kubeconfig",
         metavar="PATH",
-        default=_env_default("--kubeconfig", None),
-        help=f"kubeconfig for --cluster [env {ENV_PREFIX}KUBECONFIG; default: $KUBECONFIG or ~/.kube/config]",
+        default=None,
+        shown="$KUBECONFIG or ~/.kube/config",
+        help="kubeconfig for --cluster",
     )
-    parser.add_argument(
-        "--context",
-        metavar="NAME",
-        default=_env_default("--context", None),
-        help=f"kubeconfig context for --cluster [env {ENV_PREFIX}CONTEXT; default: the current context]",
+    flags.add(
+        "--context", metavar="NAME", default=None, shown="the current context", help="kubeconfig context for --cluster"
     )
-    parser.add_argument(
-        "-n",
+    flags.add(
         "--namespace",
+        aliases=["-n"],
         metavar="NS",
-        default=_env_default("--namespace", None),
-        help="--cluster: check only this namespace (default: all namespaces); -f: the namespace of objects that "
-        f"name none (default: default) [env {ENV_PREFIX}NAMESPACE]",
+        default=None,
+        shown="--cluster: all namespaces; -f: default",
+        help="--cluster: check only this namespace; -f: the namespace of objects that name none",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=OUTPUTS,
-        default=_env_default("--output", "human"),
-        help=f"report format [env {ENV_PREFIX}OUTPUT; default: %(default)s]",
-    )
+    flags.add("--output", aliases=["-o"], choices=OUTPUTS, default="human", help="report format")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -181,21 +172,13 @@ def load_manifests(paths: Sequence[str], *, stdin: TextIO | None = None) -> list
 
 
 def _api_client(*, kubeconfig: str | None, context: str | None) -> Any:
-    from kubernetes import client, config
+    from scaler.kube import api_client
 
+    settings = KubeSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, context=context)
     try:
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig and not context:
-            configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            return client.ApiClient(configuration)
-        path = str(Path(kubeconfig).expanduser()) if kubeconfig else None
-        return config.new_client_from_config(config_file=path, context=context)  # type: ignore[no-untyped-call]
-    except Exception as exc:
-        where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-        raise CheckInputError(
-            f"cannot load Kubernetes configuration from {where}"
-            f"{f' (context {context})' if context else ''}: {exc}. Pass --kubeconfig PATH / --context NAME."
-        ) from exc
+        return api_client(settings, fix="Pass --kubeconfig PATH / --context NAME.", required=True)
+    except ConfigError as exc:
+        raise CheckInputError(str(exc)) from exc
 
 
 def _list_all(what: str, list_call: Any, *, optional: bool = False) -> list[dict[str, Any]]:
@@ -349,7 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Exit 0 clean (warnings allowed), 1 placement errors, 2 the check could not run.",
     )
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        resolve(args, os.environ)
+    except FlagError as exc:
+        print(f"burst-scaler check: error: {exc}", file=sys.stderr)
+        return 2
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ them and ``burst-scaler serve`` loads none of their modules.
 
 Every flag can also be set through an environment variable named ``BURST_SCALER_<FLAG>`` (``--max-staleness`` →
 ``BURST_SCALER_MAX_STALENESS``), which is how the Deployment in deploy/ configures the scaler. A flag on the
-command line wins over the environment.
+command line wins over the environment; only the running command's variables are read (scaler.flags).
 """
 
 from __future__ import annotations
@@ -15,13 +15,24 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from scaler import __version__
 from scaler.errors import ConfigError
-from scaler.settings import KubeMode, KubeSettings, OciAuth, OciSettings, Settings, TlsSettings
+from scaler.flags import (
+    LOG_LEVELS,
+    EnvFlags,
+    add_kube_flags,
+    add_oci_flags,
+    kube_settings_from,
+    log_level,
+    oci_settings_from,
+    positive_float,
+    resolve,
+)
+from scaler.settings import KubeMode, Settings, TlsSettings
 from scaler.telemetry import configure_logging
 
 log = logging.getLogger(__name__)
@@ -33,109 +44,50 @@ if TYPE_CHECKING:  # argparse's class is generic only to type checkers
 ENV_PREFIX = "BURST_SCALER_"
 
 
-def _env_name(flag: str) -> str:
-    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
-
-
-def _add(
-    parser: argparse.ArgumentParser,
-    flag: str,
-    *,
-    default: Any,
-    help: str,
-    type: Callable[[str], Any] = str,
-    **kwargs: Any,
-) -> None:
-    """Add a flag whose default comes from its environment variable when set."""
-    env = _env_name(flag)
-    raw = os.environ.get(env)
-    if raw is not None:
-        try:
-            default = type(raw)
-        except (TypeError, ValueError) as exc:
-            parser.error(f"environment variable {env}={raw!r} is invalid for {flag}: {exc}")
-    parser.add_argument(flag, default=default, type=type, help=f"{help} [env {env}; default: %(default)s]", **kwargs)
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be > 0")
-    return value
-
-
-def _add_oci_flags(parser: argparse.ArgumentParser) -> None:
-    _add(parser, "--oci-auth", default="config", help="how to authenticate to OCI", choices=[a.value for a in OciAuth])
-    _add(parser, "--oci-config", default="~/.oci/config", help="OCI CLI config file (auth mode config)")
-    _add(parser, "--oci-profile", default="DEFAULT", help="profile in the OCI config file")
-    _add(
-        parser,
-        "--oci-endpoint",
-        default=None,
-        help="send every Queue and Streaming call to this URL (the local emulator, or a private endpoint)",
-    )
-
-
 def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
-    _add(parser, "--address", default="0.0.0.0:6000", help="gRPC listen address HOST:PORT")
-    _add(
-        parser,
+    flags = EnvFlags(parser, prefix=ENV_PREFIX)
+    flags.add("--address", default="0.0.0.0:6000", help="gRPC listen address HOST:PORT")
+    flags.add(
         "--metrics-address",
         default="0.0.0.0:8080",
         help="Prometheus /metrics listen address HOST:PORT; 'off' disables it",
     )
-    _add_oci_flags(parser)
-    _add(
-        parser,
+    add_oci_flags(flags)
+    flags.add(
         "--max-staleness",
         default=60.0,
         type=positive_float,
         help="seconds the last good value is served after upstream failures, then UNAVAILABLE",
     )
-    _add(
-        parser,
+    flags.add(
         "--cache-ttl",
         default=1.0,
         type=positive_float,
         help="seconds a read is shared before OCI is asked again",
     )
-    _add(
-        parser,
+    flags.add(
         "--push-interval",
         default=1.0,
         type=positive_float,
         help="seconds between refreshes of sources watched by StreamIsActive",
     )
-    _add(
-        parser,
+    flags.add(
         "--rpc-deadline",
         default=1.0,
         type=positive_float,
         help="longest an RPC waits for OCI when KEDA sets no deadline",
     )
-    _add(parser, "--grace", default=10.0, type=float, help="seconds in-flight calls get to finish on SIGTERM")
-    _add(parser, "--tls-cert", default=None, help="server certificate (PEM); enables TLS")
-    _add(parser, "--tls-key", default=None, help="server private key (PEM)")
-    _add(parser, "--tls-client-ca", default=None, help="CA bundle (PEM) for client certificates; enables mTLS")
-    _add(
-        parser,
-        "--kube",
-        default="auto",
-        choices=[m.value for m in KubeMode],
+    flags.add("--grace", default=10.0, type=float, help="seconds in-flight calls get to finish on SIGTERM")
+    flags.add("--tls-cert", default=None, help="server certificate (PEM); enables TLS")
+    flags.add("--tls-key", default=None, help="server private key (PEM)")
+    flags.add("--tls-client-ca", default=None, help="CA bundle (PEM) for client certificates; enables mTLS")
+    add_kube_flags(
+        flags,
+        modes=list(KubeMode),
         help="Kubernetes API access for spill-over readiness, drain estimates and placement checks",
+        kubeconfig_help="kubeconfig file (with --kube kubeconfig or auto)",
     )
-    _add(parser, "--kubeconfig", default=None, help="kubeconfig file (with --kube kubeconfig or auto)")
-    _add(parser, "--kube-context", default=None, help="kubeconfig context")
-    _add(parser, "--log-level", default="INFO", help="logging level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-
-
-def oci_settings_from(args: argparse.Namespace) -> OciSettings:
-    return OciSettings(
-        auth=OciAuth(args.oci_auth),
-        config_file=Path(args.oci_config),
-        profile=args.oci_profile,
-        endpoint=args.oci_endpoint or None,
-    )
+    flags.add("--log-level", default="INFO", type=log_level, help="logging level", choices=LOG_LEVELS)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -155,11 +107,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         metrics_address=metrics,
         oci=oci_settings_from(args),
         tls=tls,
-        kube=KubeSettings(
-            mode=KubeMode(args.kube),
-            kubeconfig=Path(args.kubeconfig) if args.kubeconfig else None,
-            context=args.kube_context or None,
-        ),
+        kube=kube_settings_from(args),
         cache_ttl_seconds=args.cache_ttl,
         max_staleness_seconds=args.max_staleness,
         push_interval_seconds=args.push_interval,
@@ -223,8 +171,9 @@ def build_parser(*, description: str | None = None) -> tuple[argparse.ArgumentPa
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the chosen subcommand, turning configuration errors into exit 2 with one clear line."""
+    """Read the chosen subcommand's environment, then run it; configuration errors exit 2 with one clear line."""
     try:
+        resolve(args, os.environ)
         result: int = args.func(args)
     except ConfigError as exc:
         print(f"burst-scaler: error: {exc}", file=sys.stderr)

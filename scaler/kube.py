@@ -7,6 +7,9 @@ round-robins calls across scaler replicas, so a replica cannot know what the oth
 
 The client is synchronous; callers run these methods in a thread pool. Access can be off entirely (no RBAC, or a
 local run): then the caller falls back to decisions that need no cluster state.
+
+:func:`api_client` is the only place that builds a Kubernetes client: ``serve``, ``check --cluster`` and
+``burst-load observe`` all use it, so ``--kube auto`` means the same thing for each of them.
 """
 
 from __future__ import annotations
@@ -66,31 +69,61 @@ class ClusterReader(Protocol):
     def group_peer(self, namespace: str, group: str, tier: str) -> GroupPeer | None: ...
 
 
-def connect(settings: KubeSettings) -> KubeReader | None:
-    """A reader for the configured mode, or None when access is off (AUTO with no cluster in sight)."""
-    mode = settings.mode
-    if mode is KubeMode.AUTO:
-        if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            mode = KubeMode.IN_CLUSTER
-        elif settings.kubeconfig or Path(os.environ.get("KUBECONFIG", "~/.kube/config")).expanduser().exists():
-            mode = KubeMode.KUBECONFIG
-        else:
-            log.info("no Kubernetes API access (not in a pod, no kubeconfig): spill-over uses pure overflow")
-            return None
+def resolve_mode(settings: KubeSettings, environ: Mapping[str, str]) -> KubeMode:
+    """What AUTO means here, decided in one place for every command.
+
+    An explicit ``--kubeconfig`` or context wins; else in-cluster inside a pod (``KUBERNETES_SERVICE_HOST``); else
+    the kubeconfig if one exists (``$KUBECONFIG``, any of its paths, or ``~/.kube/config``); else OFF.
+    """
+    if settings.mode is not KubeMode.AUTO:
+        return settings.mode
+    if settings.kubeconfig or settings.context:
+        return KubeMode.KUBECONFIG
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        return KubeMode.IN_CLUSTER
+    paths = (environ.get("KUBECONFIG") or "~/.kube/config").split(os.pathsep)
+    if any(Path(path).expanduser().exists() for path in paths if path):
+        return KubeMode.KUBECONFIG
+    return KubeMode.OFF
+
+
+def api_client(
+    settings: KubeSettings, *, fix: str, required: bool = False, environ: Mapping[str, str] | None = None
+) -> Any | None:
+    """The one factory of Kubernetes ApiClients: for ``settings``, or None when access is off.
+
+    ``required``: a command that cannot work without the API (burst-load observe, check --cluster) gets a
+    ConfigError instead of None. ``fix`` ends every error message: the flags of the calling command.
+    """
+    env = os.environ if environ is None else environ
+    mode = resolve_mode(settings, env)
+    context = f" (context {settings.context})" if settings.context else ""
     if mode is KubeMode.OFF:
+        if required:
+            raise ConfigError(
+                f"cannot load Kubernetes configuration: not running in a pod and no kubeconfig found. {fix}"
+            )
         return None
     try:
         if mode is KubeMode.IN_CLUSTER:
+            where = "the pod's service account"
             configuration = client.Configuration()
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            api = client.ApiClient(configuration)
-        else:
-            path = str(settings.kubeconfig.expanduser()) if settings.kubeconfig else None
-            api = config.new_client_from_config(config_file=path, context=settings.context)  # type: ignore[no-untyped-call]
+            return client.ApiClient(configuration)
+        path = str(settings.kubeconfig.expanduser()) if settings.kubeconfig else None
+        where = path or env.get("KUBECONFIG") or "~/.kube/config"
+        return config.new_client_from_config(config_file=path, context=settings.context)  # type: ignore[no-untyped-call]
     except Exception as exc:
-        raise ConfigError(
-            f"cannot set up Kubernetes access ({mode.value}): {exc}. Check --kube / --kubeconfig."
-        ) from exc
+        raise ConfigError(f"cannot load Kubernetes configuration from {where}{context}: {exc}. {fix}") from exc
+
+
+def connect(settings: KubeSettings) -> KubeReader | None:
+    """A reader for the configured mode, or None when access is off (AUTO with no cluster in sight)."""
+    api = api_client(settings, fix="Check --kube / --kubeconfig.")
+    if api is None:
+        if settings.mode is KubeMode.AUTO:
+            log.info("no Kubernetes API access (not in a pod, no kubeconfig): spill-over uses pure overflow")
+        return None
     return KubeReader(api=api)
 
 

@@ -45,7 +45,7 @@ class KubeMode(Enum):
     """How to reach the API server."""
 
     AUTO = "auto"
-    """In-cluster when running in a pod, else the kubeconfig if one exists, else off."""
+    """An explicit kubeconfig or context; else in-cluster in a pod; else the kubeconfig if one exists; else off."""
     IN_CLUSTER = "in-cluster"
     KUBECONFIG = "kubeconfig"
     OFF = "off"

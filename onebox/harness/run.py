@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 import grpc
 
-from load.consume import Processed, QueueConsumer, WorkModel
+from load.consume import Processed, WorkModel
+from load.consume_queue import QueueConsumer
 from load.oci_clients import queue_client
 from load.produce import QueueProducer
 from load.profiles import Profile, SpikeProfile

@@ -162,6 +162,71 @@ def test_serve_refuses_bad_configuration_with_a_clear_message(tmp_path: Path) ->
     assert "--tls-cert and --tls-key must be given together" in result.stderr
 
 
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BURST_SCALER_", "BURST_LOAD_"))}
+    return {**env, **extra}
+
+
+def test_environment_of_another_command_is_never_read() -> None:
+    """A bad value for a serve-only flag must not break metadata-table (it used to fail with an error about serve)."""
+    result = subprocess.run(
+        [str(BIN / "burst-scaler"), "metadata-table"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=_clean_env(BURST_SCALER_MAX_STALENESS="abc", BURST_SCALER_KUBE="nowhere"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| `source` |" in result.stdout
+    assert "serve" not in result.stderr
+
+
+def test_bad_environment_for_the_running_command_names_the_variable() -> None:
+    result = subprocess.run(
+        [str(BIN / "burst-scaler"), "serve", "--kube", "off"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=_clean_env(BURST_SCALER_MAX_STALENESS="abc", BURST_SCALER_OCI_AUTH="password"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("burst-scaler: error: environment variable ")
+    assert (
+        "environment variable BURST_SCALER_MAX_STALENESS='abc' is invalid for --max-staleness: "
+        "could not convert string to float: 'abc'"
+    ) in result.stderr
+    assert "environment variable BURST_SCALER_OCI_AUTH='password' is invalid for --oci-auth: expected one of " in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    result = subprocess.run(
+        [str(BIN / "burst-scaler"), "check", "-f", "-"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=_clean_env(BURST_SCALER_OUTPUT="yaml"),
+    )
+    assert result.returncode == 2
+    assert "environment variable BURST_SCALER_OUTPUT='yaml' is invalid for --output: expected one of human, json" in (
+        result.stderr
+    )
+    load = subprocess.run(
+        [str(BIN / "burst-load"), "consume", "--queue-id", "q"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=_clean_env(BURST_LOAD_BATCH="many", BURST_LOAD_PEAK="not read by consume"),
+    )
+    assert load.returncode == 2
+    assert "environment variable BURST_LOAD_BATCH='many' is invalid for --batch" in load.stderr
+    assert "BURST_LOAD_PEAK" not in load.stderr
+
+
 def test_version_and_burst_load_help() -> None:
     version = subprocess.run([str(BIN / "burst-scaler"), "--version"], capture_output=True, text=True, check=True)
     assert re.fullmatch(r"burst-scaler \S+\n", version.stdout)

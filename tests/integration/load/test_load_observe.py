@@ -17,7 +17,8 @@ import grpc
 import kubernetes
 import pytest
 
-from load.observe import ClusterObserver, ClusterReads, Sample, ScalerBacklog
+from load.observe import ClusterObserver, ClusterReads, ScalerBacklog
+from load.observe_model import Sample
 from tests.conftest import StartScaler
 from tests.support.fakes import FakeQueueSource
 from tests.support.kube_api import FakeKubeApi

@@ -16,7 +16,8 @@ from typing import Any
 import oci
 import pytest
 
-from load.consume import Processed, QueueConsumer, WorkModel
+from load.consume import Processed, WorkModel
+from load.consume_queue import QueueConsumer
 from load.messages import Envelope
 from load.produce import Mix, QueueProducer, SizeDistribution
 from load.profiles import ConstantProfile, SpikeProfile, planned_count, schedule

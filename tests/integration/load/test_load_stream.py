@@ -12,7 +12,8 @@ from typing import Any
 import oci
 import pytest
 
-from load.consume import Processed, StreamConsumer, WorkModel
+from load.consume import Processed, WorkModel
+from load.consume_stream import StreamConsumer
 from load.produce import Mix, StreamProducer
 from load.profiles import ConstantProfile, SpikeProfile, planned_count, schedule
 from oci_emulator import Emulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from load.observe import ClusterState, cluster_state, milestones, pod_tier, sample_of, summarize
+from load.observe_model import ClusterState, cluster_state, milestones, pod_tier, sample_of, summarize
 
 
 def node(name: str, *, virtual: bool = False) -> dict[str, Any]:

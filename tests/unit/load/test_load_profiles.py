@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from load.profile_spec import KINDS, PROFILES_DIR, load_profile_file, profile_from_spec, resolve_profile_file
 from load.profiles import (
-    KINDS,
-    PROFILES_DIR,
     ConstantProfile,
     ProfileError,
     RampProfile,
@@ -19,10 +18,7 @@ from load.profiles import (
     SpikeProfile,
     StepProfile,
     describe,
-    load_profile_file,
     planned_count,
-    profile_from_spec,
-    resolve_profile_file,
     schedule,
 )
 

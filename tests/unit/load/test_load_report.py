@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from load.cli import UsageError, _resolve, build_parser, profile_from_args
+from load.cli import build_parser
+from load.cli_produce import profile_from_args
 from load.profiles import SpikeProfile
 from load.report import MISSING_MATPLOTLIB, read_timeline, run_report, text_summary
 from load.runs import TimelineWriter, default_run_dir, write_summary
+from scaler.flags import FlagError, resolve
 
 
 def test_timeline_rewrites_when_a_column_appears(tmp_path: Path) -> None:
@@ -88,7 +90,7 @@ def test_harness_timelines_are_read_too(tmp_path: Path) -> None:
 def test_flags_come_from_the_environment_and_the_command_line_wins() -> None:
     parser = build_parser()
     args = parser.parse_args(["produce", "--queue-id", "q-flag"])
-    _resolve(args, {"BURST_LOAD_QUEUE_ID": "q-env", "BURST_LOAD_PEAK": "42", "BURST_LOAD_NO_CHANNELS": "true"})
+    resolve(args, {"BURST_LOAD_QUEUE_ID": "q-env", "BURST_LOAD_PEAK": "42", "BURST_LOAD_NO_CHANNELS": "true"})
     assert args.queue_id == "q-flag"
     assert args.peak == 42.0
     assert args.no_channels is True
@@ -98,17 +100,17 @@ def test_flags_come_from_the_environment_and_the_command_line_wins() -> None:
     assert profile.peak == 42.0
 
     args = parser.parse_args(["observe", "--deployment", "a,b", "--deployment", "c"])
-    _resolve(args, {"BURST_LOAD_PEAK": "not read by observe"})
+    resolve(args, {"BURST_LOAD_PEAK": "not read by observe"})
     assert args.deployment == ["a", "b", "c"]
 
     args = parser.parse_args(["consume"])
-    _resolve(args, {})
+    resolve(args, {})
     assert args.work == {"heavy": 0.2, "light": 0.02}
     assert (args.batch, args.long_poll, args.log_messages, args.instance) == (10, 5, False, None)
 
     args = parser.parse_args(["consume"])
-    with pytest.raises(UsageError, match="BURST_LOAD_BATCH='many' is invalid for --batch"):
-        _resolve(args, {"BURST_LOAD_BATCH": "many"})
+    with pytest.raises(FlagError, match="BURST_LOAD_BATCH='many' is invalid for --batch"):
+        resolve(args, {"BURST_LOAD_BATCH": "many"})
 
 
 def test_progress_redraws_a_table_on_a_terminal_and_prints_lines_elsewhere() -> None:

@@ -162,7 +162,13 @@ def _bring_up(
     keda_dir = module_dir(component("keda"))
     karpenter_dir = module_dir(component("karpenter"))
     crds = kubectl.render(keda_dir / "config" / "crd")
-    crds += [d for f in sorted((karpenter_dir / "kwok" / "charts" / "crds").glob("*.yaml")) for d in _yaml(f)]
+    # the chart's CRDs (NodePool and NodeClaim with the CEL rule that admits karpenter.kwok.sh labels) and the
+    # provider's own node class
+    karpenter_crds = [
+        *(karpenter_dir / "kwok" / "charts" / "crds").glob("*.yaml"),
+        *(karpenter_dir / "kwok" / "apis" / "crds").glob("*.yaml"),
+    ]
+    crds += [d for f in sorted(karpenter_crds) for d in _yaml(f)]
     kubectl.apply(layout.admin_kubeconfig, crds)
     kubectl.apply(layout.admin_kubeconfig, objects.keda_api_registration(p.keda_adapter))
     kubectl.run(layout.admin_kubeconfig, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"])

@@ -95,7 +95,8 @@ def _get(layout: Layout, args: list[str]) -> dict[str, Any]:
 
 def _all_true(layout: Layout, args: list[str], kind: str, minimum: int = 1) -> Callable[[], bool]:
     def check() -> bool:
-        items = _get(layout, args).get("items", [])
+        document = _get(layout, args)
+        items = document["items"] if "items" in document else [document]
         return len(items) >= minimum and all(_condition(item, kind) for item in items)
 
     return check

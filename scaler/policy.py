@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from scaler.metadata import TriggerConfig
-from scaler.sources.base import QueueBacklog, Reading
+from scaler.values import Policy, QueueBacklog, Reading
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def value_for(replicas: int, backlog: float, config: TriggerConfig) -> float:
 
 def uses_history(config: TriggerConfig) -> bool:
     """Whether ``decide`` reads ``Observation.history`` for this trigger (callers skip building it otherwise)."""
-    return config.lead_seconds > 0 or config.policy == "drain"
+    return config.lead_seconds > 0 or config.policy == Policy.DRAIN
 
 
 def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None = None) -> Decision:
@@ -210,7 +210,7 @@ def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None =
     if config.lead_seconds > 0:
         basis = project(obs.backlog, obs.history, config.lead_seconds)
     desired = _ceil_replicas(basis, _milli(target(config).size_float))
-    if config.policy == "drain" and obs.backlog > 0:
+    if config.policy == Policy.DRAIN and obs.backlog > 0:
         need = _drain_need(basis, obs, config)
         if need is not None:
             desired = max(1, need)

@@ -224,25 +224,27 @@ class TriggerConfig:
     """The read this trigger needs, derived from the fields above: the refresh cache's key."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ref", self._source_ref())
+        object.__setattr__(self, "ref", _source_ref(self))
 
-    def _source_ref(self) -> SourceRef:
-        endpoint = (self.messages_endpoint or "").rstrip("/") or None
-        if self.source == SourceKind.STREAMING:
-            if self.stream_id is None or self.group_name is None:
-                raise ValueError("an oci-streaming trigger needs stream_id and group_name")
-            replicas = self.max_replicas or DEFAULT_MAX_REPLICAS
-            return StreamRef(
-                stream_id=self.stream_id,
-                group_name=self.group_name,
-                messages_endpoint=endpoint,
-                start_uncommitted_at_earliest=self.uncommitted_offset == UncommittedOffset.EARLIEST,
-                partitions=self.partitions,
-                read_cap=math.ceil(self.target_backlog_per_replica * replicas) + 1,
-            )
-        if self.queue_id is None:
-            raise ValueError("an oci-queue trigger needs queue_id")
-        return QueueRef(queue_id=self.queue_id, channel_id=self.channel_id, messages_endpoint=endpoint)
+
+def _source_ref(config: TriggerConfig) -> SourceRef:
+    """The read a trigger needs, from its fields: the identity the refresh cache shares reads by."""
+    endpoint = (config.messages_endpoint or "").rstrip("/") or None
+    if config.source == SourceKind.STREAMING:
+        if config.stream_id is None or config.group_name is None:
+            raise ValueError("an oci-streaming trigger needs stream_id and group_name")
+        replicas = config.max_replicas or DEFAULT_MAX_REPLICAS
+        return StreamRef(
+            stream_id=config.stream_id,
+            group_name=config.group_name,
+            messages_endpoint=endpoint,
+            start_uncommitted_at_earliest=config.uncommitted_offset == UncommittedOffset.EARLIEST,
+            partitions=config.partitions,
+            read_cap=math.ceil(config.target_backlog_per_replica * replicas) + 1,
+        )
+    if config.queue_id is None:
+        raise ValueError("an oci-queue trigger needs queue_id")
+    return QueueRef(queue_id=config.queue_id, channel_id=config.channel_id, messages_endpoint=endpoint)
 
 
 SPECS: Final[tuple[Spec, ...]] = declare(TriggerConfig)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -38,6 +38,34 @@ class _Refused(Exception):
         super().__init__(details)
         self.code = code
         self.details = details
+
+
+async def _answer(
+    method: str,
+    context: grpc.aio.ServicerContext[Any, Any],
+    body: Awaitable[Any],
+    *,
+    book: Bookkeeping,
+    clock: Callable[[], float],
+) -> Any:
+    """Run one unary handler body: count and time it, and turn a refusal or a bug into exactly one status."""
+    started = clock()
+    code = grpc.StatusCode.OK
+    details = ""
+    result: Any = None
+    try:
+        result = await body
+    except _Refused as refused:
+        code, details = refused.code, refused.details
+    except Exception:
+        log.exception("%s failed unexpectedly", method)
+        code, details = grpc.StatusCode.INTERNAL, f"internal error in {method}; see scaler logs"
+    counter, histogram = book.rpc(method, code)
+    counter.inc()
+    histogram.observe(clock() - started)
+    if code is not grpc.StatusCode.OK:
+        await context.abort(code, details)
+    return result
 
 
 class ExternalScalerService:
@@ -83,27 +111,6 @@ class ExternalScalerService:
 
     # --- bookkeeping around every unary call -----------------------------------------------------------------
 
-    async def _unary(self, method: str, context: grpc.aio.ServicerContext[Any, Any], body: Any) -> Any:
-        started = self._clock()
-        code = grpc.StatusCode.OK
-        details = ""
-        result: Any = None
-        try:
-            result = await body
-        except _Refused as refused:
-            code, details = refused.code, refused.details
-        except Exception:
-            log.exception("%s failed unexpectedly", method)
-            code, details = grpc.StatusCode.INTERNAL, f"internal error in {method}; see scaler logs"
-        counter, histogram = self._book.rpc(method, code)
-        counter.inc()
-        histogram.observe(self._clock() - started)
-        if code is not grpc.StatusCode.OK:
-            await context.abort(code, details)
-        return result
-
-    # --- RPCs -------------------------------------------------------------------------------------------------
-
     async def IsActive(
         self, request: pb.ScaledObjectRef, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.IsActiveResponse:
@@ -111,7 +118,7 @@ class ExternalScalerService:
             decision = await self._decide(self._resolve(request), context)
             return pb.IsActiveResponse(result=decision.active)
 
-        result: pb.IsActiveResponse = await self._unary("IsActive", context, body())
+        result: pb.IsActiveResponse = await _answer("IsActive", context, body(), book=self._book, clock=self._clock)
         return result
 
     async def GetMetricSpec(
@@ -125,7 +132,9 @@ class ExternalScalerService:
             )
             return pb.GetMetricSpecResponse(metricSpecs=[spec])
 
-        result: pb.GetMetricSpecResponse = await self._unary("GetMetricSpec", context, body())
+        result: pb.GetMetricSpecResponse = await _answer(
+            "GetMetricSpec", context, body(), book=self._book, clock=self._clock
+        )
         return result
 
     async def GetMetrics(
@@ -147,7 +156,7 @@ class ExternalScalerService:
             )
             return pb.GetMetricsResponse(metricValues=[value])
 
-        result: pb.GetMetricsResponse = await self._unary("GetMetrics", context, body())
+        result: pb.GetMetricsResponse = await _answer("GetMetrics", context, body(), book=self._book, clock=self._clock)
         return result
 
     async def StreamIsActive(

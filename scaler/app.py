@@ -17,17 +17,21 @@ from collections.abc import Callable
 
 from scaler import __version__
 from scaler.cluster import ClusterView
+from scaler.evaluation import Evaluator
 from scaler.kube import ClusterReader, connect
 from scaler.metadata import QueueRef, SourceRef
 from scaler.refresh import CacheTiming, RefreshCache
+from scaler.resolution import Resolver
+from scaler.series import Bookkeeping
 from scaler.server import GrpcServer
 from scaler.service import ExternalScalerService
 from scaler.settings import Settings
-from scaler.sources.base import BacklogSource, Reading
+from scaler.sources.base import BacklogSource
 from scaler.sources.oci_auth import load_credentials
 from scaler.sources.oci_queue import OciQueueSource
 from scaler.sources.oci_streaming import OciStreamingSource
 from scaler.telemetry import MetricsEndpoint, Telemetry
+from scaler.values import Reading, SourceKind
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +86,13 @@ class ScalerApp:
             if reader is not None
             else None
         )
+        book = Bookkeeping(telemetry=self.telemetry)
         self.service = ExternalScalerService(
             cache=self.cache,
             telemetry=self.telemetry,
-            cluster=self.cluster,
+            resolver=Resolver(on_unknown_keys=book.unknown_keys),
+            evaluator=Evaluator(cache=self.cache, book=book, cluster=self.cluster, clock=clock),
+            book=book,
             rpc_deadline_seconds=settings.rpc_deadline_seconds,
             clock=clock,
         )
@@ -113,11 +120,11 @@ class ScalerApp:
         if self._stream_source is None:
             self._stream_source = OciStreamingSource(settings=self.settings.oci, credentials=credentials)
 
-    def _source_for(self, ref: SourceRef) -> tuple[str, BacklogSource]:
+    def _source_for(self, ref: SourceRef) -> tuple[SourceKind, BacklogSource]:
         source = self._queue_source if isinstance(ref, QueueRef) else self._stream_source
         if source is None:
             raise RuntimeError("sources are built in start(); the app is not started")
-        return ("oci-queue" if isinstance(ref, QueueRef) else "oci-streaming"), source
+        return (SourceKind.QUEUE if isinstance(ref, QueueRef) else SourceKind.STREAMING), source
 
     async def _read(self, ref: SourceRef) -> Reading:
         kind, source = self._source_for(ref)

@@ -17,6 +17,7 @@ from typing import Any
 from scaler.errors import UnavailableError
 from scaler.kube import ClusterReader, GroupPeer, Workload
 from scaler.refresh import CacheTiming, RefreshCache
+from scaler.values import Tier
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class ClusterView:
         loop = asyncio.get_running_loop()
         if kind == "target":
             return await loop.run_in_executor(self._executor, self._reader.scale_target, namespace, name)
-        return await loop.run_in_executor(self._executor, self._reader.group_peer, namespace, name, "managed")
+        return await loop.run_in_executor(self._executor, self._reader.group_peer, namespace, name, Tier.MANAGED)
 
     async def _get(self, key: _Key, max_wait: float) -> Any:
         try:

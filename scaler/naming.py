@@ -11,6 +11,7 @@ import hashlib
 import re
 
 from scaler.metadata import QueueRef, SourceRef
+from scaler.values import SourceKind
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -21,12 +22,12 @@ def _safe(text: str, limit: int) -> str:
 
 def metric_name(ref: SourceRef) -> str:
     if isinstance(ref, QueueRef):
-        identity = f"oci-queue|{ref.queue_id}|{ref.channel_id or ''}"
-        parts = ["oci-queue", _safe(ref.queue_id.rsplit(".", 1)[-1][-12:], 12)]
+        identity = f"{SourceKind.QUEUE}|{ref.queue_id}|{ref.channel_id or ''}"
+        parts = [SourceKind.QUEUE.value, _safe(ref.queue_id.rsplit(".", 1)[-1][-12:], 12)]
         if ref.channel_id:
             parts.append("ch-" + _safe(ref.channel_id, 32))
     else:
-        identity = f"oci-streaming|{ref.stream_id}|{ref.group_name}|{ref.partitions}"
+        identity = f"{SourceKind.STREAMING}|{ref.stream_id}|{ref.group_name}|{ref.partitions}"
         parts = ["oci-stream", _safe(ref.stream_id.rsplit(".", 1)[-1][-12:], 12), "g-" + _safe(ref.group_name, 32)]
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     return "-".join([*parts, digest])

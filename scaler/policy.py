@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from scaler.metadata import TriggerConfig
-from scaler.sources.base import QueueBacklog, Reading
+from scaler.values import Policy, QueueBacklog, Reading
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,10 @@ def value_for(replicas: int, backlog: float, config: TriggerConfig) -> float:
     When that is what plain backlog scaling gives anyway, the raw backlog is sent (what KEDA users expect to see);
     otherwise ``(replicas - 1/2) x target``, which lands on ``replicas`` under KEDA's rounding and truncation.
     """
-    per_replica_milli = _milli(target(config).size_float)
+    return _value_for(replicas, backlog, _milli(target(config).size_float))
+
+
+def _value_for(replicas: int, backlog: float, per_replica_milli: int) -> float:
     if replicas == _ceil_replicas(backlog, per_replica_milli):
         return backlog
     return (replicas - 0.5) * per_replica_milli / MILLI if replicas > 0 else 0.0
@@ -193,7 +196,7 @@ def value_for(replicas: int, backlog: float, config: TriggerConfig) -> float:
 
 def uses_history(config: TriggerConfig) -> bool:
     """Whether ``decide`` reads ``Observation.history`` for this trigger (callers skip building it otherwise)."""
-    return config.lead_seconds > 0 or config.policy == "drain"
+    return config.lead_seconds > 0 or config.policy == Policy.DRAIN
 
 
 def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None = None) -> Decision:
@@ -209,8 +212,9 @@ def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None =
     basis = obs.backlog
     if config.lead_seconds > 0:
         basis = project(obs.backlog, obs.history, config.lead_seconds)
-    desired = _ceil_replicas(basis, _milli(target(config).size_float))
-    if config.policy == "drain" and obs.backlog > 0:
+    per_replica_milli = _milli(target(config).size_float)  # once: decide runs on every RPC
+    desired = _ceil_replicas(basis, per_replica_milli)
+    if config.policy == Policy.DRAIN and obs.backlog > 0:
         need = _drain_need(basis, obs, config)
         if need is not None:
             desired = max(1, need)
@@ -218,7 +222,7 @@ def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None =
         desired = min(desired, cap)
     return Decision(
         backlog=obs.backlog,
-        metric_value=value_for(desired, obs.backlog, config),
+        metric_value=_value_for(desired, obs.backlog, per_replica_milli),
         active=is_active(obs.backlog, config.activation_backlog),
         desired_replicas=desired,
     )

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MANAGED = "managed"
-VIRTUAL = "virtual"
-
 
 @dataclass(frozen=True)
 class Split:

@@ -20,8 +20,8 @@ import oci
 from scaler.errors import UpstreamError
 from scaler.metadata import QueueRef
 from scaler.settings import OciSettings
-from scaler.sources.base import QueueBacklog
 from scaler.sources.oci_auth import OciCredentials
+from scaler.values import QueueBacklog
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def retry_strategy(settings: OciSettings) -> Any:
 
 
 def client_kwargs(settings: OciSettings, credentials: OciCredentials, purpose: str) -> dict[str, Any]:
-    """Constructor keywords shared by every OCI client the scaler builds (Queue and, later, Streaming)."""
+    """Constructor keywords shared by every OCI client the scaler builds (Queue and Streaming, admin and data)."""
     return {
         **credentials.client_kwargs(),
         "retry_strategy": retry_strategy(settings),

@@ -24,9 +24,9 @@ import oci
 from scaler.errors import UpstreamError
 from scaler.metadata import StreamRef
 from scaler.settings import OciSettings
-from scaler.sources.base import PartitionLag, StreamLag
 from scaler.sources.oci_auth import OciCredentials
 from scaler.sources.oci_queue import client_kwargs
+from scaler.values import PartitionLag, StreamLag
 
 log = logging.getLogger(__name__)
 

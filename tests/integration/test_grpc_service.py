@@ -120,7 +120,7 @@ async def test_unknown_metadata_key_warns_once_per_scaled_object(
 ) -> None:
     app = await start_scaler(queue_source=FakeQueueSource(visible=1))
     stub = stub_for(channel_for(app))
-    with caplog.at_level(logging.WARNING, logger="scaler.service"):
+    with caplog.at_level(logging.WARNING, logger="scaler"):
         for _ in range(3):
             await stub.IsActive(ref(queueLenght="5"))
         await stub.IsActive(ref(name="other", queueLenght="5"))

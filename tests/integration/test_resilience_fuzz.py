@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from scaler._proto import externalscaler_pb2 as pb
 from scaler._proto import externalscaler_pb2_grpc
 from scaler.app import ScalerApp
-from scaler.metadata import PARAMS
+from scaler.metadata import SPECS
 from scaler.settings import KubeMode, KubeSettings, Settings
 from tests.support.fakes import FakeQueueSource
 
@@ -33,7 +33,7 @@ PATH_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 QUEUE = "ocid1.queue.oc1.iad.amaaaaaafuzzqueue"
 STREAM = "ocid1.stream.oc1.iad.amaaaaaafuzzstream"
 
-KEYS = [p.name for p in PARAMS] + [f"{p.name}FromEnv" for p in PARAMS[:6]]
+KEYS = [s.param.key for s in SPECS] + [f"{s.param.key}FromEnv" for s in SPECS[:6]]
 KEYS += ["scalerAddress", "enableTLS", "unsafeSsl", "caCert", "Source", "queueID", ""]
 TRICKY = [
     *("", " ", "oci-queue", "oci-streaming", "oci-queue ", QUEUE, STREAM, "ocid1.queue", "ocid1.queue.oc1..x/../y"),

@@ -109,7 +109,7 @@ async def test_virtual_share_falls_as_managed_pods_turn_ready(
         for obj in (managed, virtual, deployment("orders-managed", 0, virtual=False), broken_virtual):
             kube.put(copy.deepcopy(obj))
         kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
-        with caplog.at_level(logging.INFO, logger="scaler.service"):
+        with caplog.at_level(logging.INFO, logger="scaler"):
             app = await start_scaler(
                 queue_source=None,
                 stream_source=None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from scaler.errors import UpstreamError
 from scaler.metadata import SourceRef
-from scaler.sources.base import QueueBacklog
+from scaler.values import QueueBacklog
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scaler.errors import MetadataError
-from scaler.metadata import PARAMS, QueueRef, parse_metadata, render_table
+from scaler.metadata import SPECS, QueueRef, parse_metadata, render_table
 
 QUEUE = "ocid1.queue.oc1.iad.amaaaaaaexample"
 
@@ -90,14 +90,14 @@ def test_empty_value_counts_as_missing() -> None:
 
 def test_from_env_keys_resolve_and_are_not_unknown() -> None:
     parsed = parse_metadata({"source": "oci-queue", "queueIdFromEnv": QUEUE, "scalerAddress": "x:6000", "typo": "1"})
-    assert parsed.config.ref.queue_id == QUEUE
+    assert parsed.config.ref == QueueRef(queue_id=QUEUE, channel_id=None, messages_endpoint=None)
     assert parsed.unknown_keys == ("typo",)
 
 
 def test_readme_table_is_generated_from_the_declaration() -> None:
     table = render_table()
-    for param in PARAMS:
-        assert f"| `{param.name}` |" in table
+    for spec in SPECS:
+        assert f"| `{spec.param.key}` |" in table
 
 
 def test_readme_table_is_up_to_date() -> None:

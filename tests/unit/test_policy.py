@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaler.metadata import QueueRef, TriggerConfig
+from scaler.metadata import TriggerConfig
 from scaler.policy import (
     Observation,
     Sample,
@@ -20,11 +20,13 @@ from scaler.policy import (
     target,
     trend,
 )
+from scaler.values import Policy, SourceKind, Tier
 
 
 def config(target_per_replica: float = 10, activation: float = 0, max_replicas: int | None = None) -> TriggerConfig:
     return TriggerConfig(
-        ref=QueueRef("q", None, None),
+        source=SourceKind.QUEUE,
+        queue_id="q",
         include_in_flight=True,
         allow_idle_consumers=False,
         exclude_persistent_lag=False,
@@ -110,7 +112,7 @@ def test_never_active_at_or_below_activation(backlog: int, activation: int) -> N
 def drain_config(**kw: object) -> TriggerConfig:
     from dataclasses import replace
 
-    return replace(config(10), policy="drain", **kw)  # type: ignore[arg-type]
+    return replace(config(10), policy=Policy.DRAIN, **kw)  # type: ignore[arg-type]
 
 
 def samples(*points: tuple[float, float]) -> tuple[Sample, ...]:
@@ -158,7 +160,7 @@ def test_drain_policy_falls_back_to_backlog_without_evidence() -> None:
 def test_lead_time_requests_managed_capacity_ahead_of_the_queue() -> None:
     from dataclasses import replace
 
-    cfg = replace(config(10), tier="managed", lead_seconds=30.0)
+    cfg = replace(config(10), tier=Tier.MANAGED, lead_seconds=30.0)
     rising = samples((0, 0), (10, 100), (20, 200))
     # 10 msg/s for 30 s, but only 20 s of evidence: (200 + 10*20) / 10
     assert decide(Observation(backlog=200, history=rising), cfg).desired_replicas == 40
@@ -170,16 +172,16 @@ def test_lead_time_requests_managed_capacity_ahead_of_the_queue() -> None:
     backlog=st.integers(0, 10**5),
     slope=st.floats(-50, 50),
     ready=st.one_of(st.none(), st.integers(0, 50)),
-    policy=st.sampled_from(["backlog", "drain"]),
+    policy=st.sampled_from(list(Policy)),
     lead=st.sampled_from([0.0, 30.0]),
     max_replicas=st.one_of(st.none(), st.integers(1, 200)),
 )
 def test_every_policy_respects_caps_floor_and_is_monotonic(
-    backlog: int, slope: float, ready: int | None, policy: str, lead: float, max_replicas: int | None
+    backlog: int, slope: float, ready: int | None, policy: Policy, lead: float, max_replicas: int | None
 ) -> None:
     from dataclasses import replace
 
-    cfg = replace(config(10, max_replicas=max_replicas), policy=policy, tier="managed", lead_seconds=lead)
+    cfg = replace(config(10, max_replicas=max_replicas), policy=policy, tier=Tier.MANAGED, lead_seconds=lead)
     history = samples((0, max(0.0, backlog - 20 * slope)), (10, max(0.0, backlog - 10 * slope)), (20, backlog))
     low = decide(Observation(backlog=backlog, history=history, ready_replicas=ready), cfg)
     high = decide(Observation(backlog=backlog + 7, history=history, ready_replicas=ready), cfg)

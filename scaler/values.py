@@ -1,0 +1,86 @@
+"""The vocabulary the decide layer works in: what a source reading says, and the named choices a trigger makes.
+
+These types sit beside the policy, not in ``sources/``, so that the pure layers (metadata, policy, routing) depend
+on values only and never on the I/O that produces them: sources build readings, the policy reads them. The enums
+are ``StrEnum`` so that their wire form (metadata values, metric labels, log lines) is exactly the string KEDA
+users write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    """Where a trigger's backlog is read (``source``)."""
+
+    QUEUE = "oci-queue"
+    STREAMING = "oci-streaming"
+
+
+class Tier(StrEnum):
+    """Which consumer tier a ScaledObject scales (``tier``); the order is the order users see in errors."""
+
+    MANAGED = "managed"
+    """Karpenter / managed nodes: stateful, PVs, GPUs, no interruption."""
+    VIRTUAL = "virtual"
+    """Virtual nodes: stateless, interruption-tolerant burst capacity."""
+
+
+class Policy(StrEnum):
+    """How a backlog becomes a replica count (``policy``)."""
+
+    BACKLOG = "backlog"
+    """ceil(backlog / target), as KEDA does."""
+    DRAIN = "drain"
+    """Enough replicas to drain the backlog within ``drainSeconds`` at the observed arrival rate."""
+
+
+class UncommittedOffset(StrEnum):
+    """Where a partition a consumer group never committed starts counting (``uncommittedOffset``)."""
+
+    EARLIEST = "earliest"
+    LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class QueueBacklog:
+    """One GetStats answer. DLQ counts are kept for metrics only: dead letters never need a consumer."""
+
+    visible: int
+    in_flight: int
+    size_bytes: int
+    dlq_visible: int
+    dlq_in_flight: int
+
+    def backlog(self, *, include_in_flight: bool) -> int:
+        return self.visible + (self.in_flight if include_in_flight else 0)
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """Messages after a consumer group's committed offset in one partition, counted up to the read cap."""
+
+    partition: str
+    lag: int
+    committed_offset: int | None
+    """None: the group never committed this partition."""
+    capped: bool
+    """The count stopped at the read cap (or page bound): the true lag is at least ``lag``."""
+    persistent: bool
+    """Lag > 0 while the committed offset did not move since the previous read: the consumer may be stuck."""
+
+
+@dataclass(frozen=True)
+class StreamLag:
+    """One consumer-group lag read of a stream."""
+
+    partition_count: int
+    partitions: tuple[PartitionLag, ...]
+
+    def backlog(self, *, exclude_persistent: bool) -> int:
+        return sum(p.lag for p in self.partitions if not (exclude_persistent and p.persistent))
+
+
+Reading = QueueBacklog | StreamLag

@@ -166,6 +166,103 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
 
 
+class ObjectStore:
+    """The objects served, per resource type, with the API server's bookkeeping (uid, resourceVersion, ...)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kinds: dict[ResourceKey, str] = {(v, p): k for v, p, k in DEFAULT_RESOURCES}
+        self._objects: dict[ResourceKey, dict[tuple[str, str], dict[str, Any]]] = {key: {} for key in self._kinds}
+        self._resource_version = 0
+
+    def put(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Add or replace an object (matched by apiVersion, kind, namespace, name); returns the stored copy."""
+        stored: dict[str, Any] = copy.deepcopy(dict(obj))
+        api_version, kind = str(stored.get("apiVersion") or ""), str(stored.get("kind") or "")
+        metadata = stored.setdefault("metadata", {})
+        name = str(metadata.get("name") or "")
+        if not (api_version and kind and name):
+            raise ValueError("an object needs apiVersion, kind and metadata.name")
+        namespace = "" if kind in CLUSTER_SCOPED else str(metadata.get("namespace") or "default")
+        if namespace:
+            metadata["namespace"] = namespace
+        key = (api_version, plural_of(kind))
+        with self._lock:
+            self._resource_version += 1
+            metadata.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{api_version}/{kind}/{namespace}/{name}")))
+            metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
+            metadata.setdefault("generation", 1)
+            metadata["resourceVersion"] = str(self._resource_version)
+            self._kinds[key] = kind
+            self._objects.setdefault(key, {})[(namespace, name)] = stored
+        return copy.deepcopy(stored)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str = "default") -> None:
+        namespace = "" if kind in CLUSTER_SCOPED else namespace
+        with self._lock:
+            self._objects.get((api_version, plural_of(kind)), {}).pop((namespace, name), None)
+
+    def read(self, key: ResourceKey) -> tuple[str | None, dict[tuple[str, str], dict[str, Any]], str]:
+        """(kind or None if the type is not served, its objects by (namespace, name), the current resourceVersion)."""
+        with self._lock:
+            return self._kinds.get(key), dict(self._objects.get(key, {})), str(self._resource_version)
+
+
+def _not_found() -> tuple[int, dict[str, Any]]:
+    return 404, status_body(404, "NotFound", "the server could not find the requested resource")
+
+
+def serve_get(store: ObjectStore, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
+    """A GET as the API server answers it: one object, its ``/status``, or a (label-selected) list."""
+    segments = [s for s in path.split("/") if s]
+    if segments[:2] == ["api", "v1"]:
+        api_version, rest = "v1", segments[2:]
+    elif len(segments) >= 3 and segments[0] == "apis":
+        api_version, rest = f"{segments[1]}/{segments[2]}", segments[3:]
+    else:
+        return _not_found()
+    namespace: str | None = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    if not rest or len(rest) > 3 or (len(rest) == 3 and rest[2] != "status"):
+        return _not_found()
+    plural, name = rest[0], (rest[1] if len(rest) >= 2 else None)
+    kind, objects, resource_version = store.read((api_version, plural))
+    if kind is None:
+        return _not_found()
+    group = api_version.rpartition("/")[0]
+    if name is not None:
+        obj = objects.get(("" if kind in CLUSTER_SCOPED else (namespace or ""), name))
+        if obj is None:
+            qualified = f"{plural}.{group}" if group else plural
+            return 404, status_body(
+                404,
+                "NotFound",
+                f'{qualified} "{name}" not found',
+                {"name": name, "group": group, "kind": plural},
+            )
+        return 200, copy.deepcopy(obj)
+    selector = (query.get("labelSelector") or [""])[0]
+    items: list[dict[str, Any]] = []
+    for (obj_namespace, _), obj in sorted(objects.items()):
+        if namespace is not None and obj_namespace != namespace:
+            continue
+        labels = obj.get("metadata", {}).get("labels") or {}
+        if selector and not _matches(labels, selector):
+            continue
+        item = copy.deepcopy(obj)
+        if group in BUILT_IN_GROUPS:
+            item.pop("kind", None)
+            item.pop("apiVersion", None)
+        items.append(item)
+    return 200, {
+        "kind": f"{kind}List",
+        "apiVersion": api_version,
+        "metadata": {"resourceVersion": resource_version},
+        "items": items,
+    }
+
+
 class FakeKubeApi:
     """Thread-safe in-memory API server; start() binds 127.0.0.1 on an ephemeral port."""
 
@@ -174,11 +271,9 @@ class FakeKubeApi:
         self.token = token
         self.requests: Counter[str] = Counter()
         """Requests served, per URL path (without the query)."""
+        self.store = ObjectStore()
         self._lock = threading.Lock()
-        self._kinds: dict[ResourceKey, str] = {(v, p): k for v, p, k in DEFAULT_RESOURCES}
-        self._store: dict[ResourceKey, dict[tuple[str, str], dict[str, Any]]] = {key: {} for key in self._kinds}
         self._failures: dict[str, tuple[int, str, str | None]] = {}
-        self._resource_version = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         for obj in objects:
@@ -245,30 +340,10 @@ class FakeKubeApi:
 
     def put(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Add or replace an object (matched by apiVersion, kind, namespace, name); returns the stored copy."""
-        stored: dict[str, Any] = copy.deepcopy(dict(obj))
-        api_version, kind = str(stored.get("apiVersion") or ""), str(stored.get("kind") or "")
-        metadata = stored.setdefault("metadata", {})
-        name = str(metadata.get("name") or "")
-        if not (api_version and kind and name):
-            raise ValueError("an object needs apiVersion, kind and metadata.name")
-        namespace = "" if kind in CLUSTER_SCOPED else str(metadata.get("namespace") or "default")
-        if namespace:
-            metadata["namespace"] = namespace
-        key = (api_version, plural_of(kind))
-        with self._lock:
-            self._resource_version += 1
-            metadata.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{api_version}/{kind}/{namespace}/{name}")))
-            metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
-            metadata.setdefault("generation", 1)
-            metadata["resourceVersion"] = str(self._resource_version)
-            self._kinds[key] = kind
-            self._store.setdefault(key, {})[(namespace, name)] = stored
-        return copy.deepcopy(stored)
+        return self.store.put(obj)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str = "default") -> None:
-        namespace = "" if kind in CLUSTER_SCOPED else namespace
-        with self._lock:
-            self._store.get((api_version, plural_of(kind)), {}).pop((namespace, name), None)
+        self.store.delete(api_version, kind, name, namespace)
 
     def fail(self, path: str, code: int, reason: str = "InternalError", message: str | None = None) -> None:
         """Answer every request for exactly ``path`` with this error until :meth:`clear_failures`."""
@@ -284,7 +359,6 @@ class FakeKubeApi:
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         parts = urlsplit(raw_path)
         path = parts.path.rstrip("/") or "/"
-        query = parse_qs(parts.query)
         with self._lock:
             self.requests[path] += 1
             failure = self._failures.get(path)
@@ -297,61 +371,4 @@ class FakeKubeApi:
             return code, status_body(code, reason, message or f"injected failure for {path}")
         if method != "GET":
             return 405, status_body(405, "MethodNotAllowed", f"the fake API server only serves GET, not {method}")
-        return self._get(path, query)
-
-    def _get(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
-        segments = [s for s in path.split("/") if s]
-        if segments[:2] == ["api", "v1"]:
-            api_version, rest = "v1", segments[2:]
-        elif len(segments) >= 3 and segments[0] == "apis":
-            api_version, rest = f"{segments[1]}/{segments[2]}", segments[3:]
-        else:
-            return self._not_found()
-        namespace: str | None = None
-        if len(rest) >= 3 and rest[0] == "namespaces":
-            namespace, rest = rest[1], rest[2:]
-        if not rest or len(rest) > 3 or (len(rest) == 3 and rest[2] != "status"):
-            return self._not_found()
-        plural, name = rest[0], (rest[1] if len(rest) >= 2 else None)
-        key = (api_version, plural)
-        with self._lock:
-            kind = self._kinds.get(key)
-            objects = dict(self._store.get(key, {}))
-            resource_version = str(self._resource_version)
-        if kind is None:
-            return self._not_found()
-        group = api_version.rpartition("/")[0]
-        if name is not None:
-            obj = objects.get(("" if kind in CLUSTER_SCOPED else (namespace or ""), name))
-            if obj is None:
-                qualified = f"{plural}.{group}" if group else plural
-                return 404, status_body(
-                    404,
-                    "NotFound",
-                    f'{qualified} "{name}" not found',
-                    {"name": name, "group": group, "kind": plural},
-                )
-            return 200, copy.deepcopy(obj)
-        selector = (query.get("labelSelector") or [""])[0]
-        items: list[dict[str, Any]] = []
-        for (obj_namespace, _), obj in sorted(objects.items()):
-            if namespace is not None and obj_namespace != namespace:
-                continue
-            labels = obj.get("metadata", {}).get("labels") or {}
-            if selector and not _matches(labels, selector):
-                continue
-            item = copy.deepcopy(obj)
-            if group in BUILT_IN_GROUPS:
-                item.pop("kind", None)
-                item.pop("apiVersion", None)
-            items.append(item)
-        return 200, {
-            "kind": f"{kind}List",
-            "apiVersion": api_version,
-            "metadata": {"resourceVersion": resource_version},
-            "items": items,
-        }
-
-    @staticmethod
-    def _not_found() -> tuple[int, dict[str, Any]]:
-        return 404, status_body(404, "NotFound", "the server could not find the requested resource")
+        return serve_get(self.store, path, parse_qs(parts.query))

@@ -22,7 +22,8 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from load.profiles import Profile, ReplayProfile, SineProfile, SpikeProfile, StepProfile
-from onebox.harness.run import HarnessConfig, run_harness
+from onebox.harness.config import HarnessConfig
+from onebox.harness.run import run_harness
 
 
 def traces(duration: float) -> dict[str, Profile]:

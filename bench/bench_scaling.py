@@ -71,7 +71,8 @@ async def main() -> int:
     print("cluster:", json.dumps(asdict(base.cluster)))
     print(
         f"KEDA: pollingInterval {base.polling_interval}s cooldown {base.cooldown_period}s, HPA sync "
-        f"{base.hpa_sync_period}s, scale-down stabilization {base.scale_down_stabilization}s; target "
+        f"{base.hpa_sync_period}s, rate-policy period {base.hpa_policy_period}s, scale-down stabilization "
+        f"{base.scale_down_stabilization}s; target "
         f"{base.target_per_replica}/replica; caps managed {base.managed_max} + virtual {base.virtual_max}"
     )
     print(

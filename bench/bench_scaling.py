@@ -22,7 +22,8 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from load.profiles import Profile, ReplayProfile, SineProfile, SpikeProfile, StepProfile
-from onebox.harness.run import HarnessConfig, run_harness
+from onebox.harness.config import HarnessConfig
+from onebox.harness.run import run_harness
 
 
 def traces(duration: float) -> dict[str, Profile]:
@@ -70,7 +71,8 @@ async def main() -> int:
     print("cluster:", json.dumps(asdict(base.cluster)))
     print(
         f"KEDA: pollingInterval {base.polling_interval}s cooldown {base.cooldown_period}s, HPA sync "
-        f"{base.hpa_sync_period}s, scale-down stabilization {base.scale_down_stabilization}s; target "
+        f"{base.hpa_sync_period}s, rate-policy period {base.hpa_policy_period}s, scale-down stabilization "
+        f"{base.scale_down_stabilization}s; target "
         f"{base.target_per_replica}/replica; caps managed {base.managed_max} + virtual {base.virtual_max}"
     )
     print(

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from load.live import Progress
+from onebox.harness.config import HarnessConfig
 from onebox.harness.report import Row, RunReport
-from onebox.harness.run import HarnessConfig, run_harness
+from onebox.harness.run import run_harness
 
 
 def _show(progress: Progress, row: Row) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from onebox.harness.cluster import ClusterModel
-from onebox.harness.keda import ScaledObjectSpec
+from onebox.harness.pods import VIRTUAL
+from onebox.harness.scaledobject import ScaledObjectSpec
 from scaler.kube import GroupPeer, Workload
 
 
@@ -28,10 +29,10 @@ class ModelClusterReader:
         deployment = self._model.deployments.get(deployment_name)
         if deployment is None:
             return None
-        selector = {"type": "virtual-node"} if deployment.tier == "virtual" else {"workload-type": "stateful"}
+        selector = {"type": "virtual-node"} if deployment.tier == VIRTUAL else {"workload-type": "stateful"}
         toleration = (
             {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
-            if deployment.tier == "virtual"
+            if deployment.tier == VIRTUAL
             else {"key": "workload-type", "operator": "Equal", "value": "stateful", "effect": "NoSchedule"}
         )
         manifest = {

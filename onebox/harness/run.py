@@ -16,100 +16,29 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import grpc
 
-from load.consume import Processed, WorkModel
+from load.consume import Processed
 from load.consume_queue import QueueConsumer
 from load.oci_clients import queue_client
 from load.produce import QueueProducer
-from load.profiles import Profile, SpikeProfile
+from load.profiles import SpikeProfile
 from load.traffic import Mix, SizeDistribution
 from oci_emulator import Emulator
-from onebox.harness.cluster import MANAGED, VIRTUAL, ClusterModel, ClusterSnapshot, ClusterSpec
-from onebox.harness.hpa import Behavior
-from onebox.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
+from onebox.harness.cluster import ClusterModel, ClusterSnapshot
+from onebox.harness.config import HarnessConfig, scaled_objects
+from onebox.harness.keda import KedaLoop
 from onebox.harness.kubeview import ModelClusterReader
+from onebox.harness.pods import MANAGED, VIRTUAL
 from onebox.harness.report import Row, RunReport, write_report
 from scaler.app import ScalerApp
 from scaler.settings import KubeMode, KubeSettings, OciSettings, Settings
 
 log = logging.getLogger(__name__)
-
-NAMESPACE = "demo"
-GROUP = "orders"
-
-
-@dataclass(frozen=True)
-class HarnessConfig:
-    """One run's knobs; defaults finish in about two minutes."""
-
-    baseline_rate: float = 2.0
-    spike_rate: float = 60.0
-    spike_start: float = 5.0
-    spike_seconds: float = 20.0
-    produce_seconds: float = 40.0
-    heavy_fraction: float = 0.25
-    work: WorkModel = field(default_factory=lambda: WorkModel(seconds={"heavy": 0.4, "light": 0.1}))
-    target_per_replica: float = 10.0
-    managed_max: int = 8
-    virtual_max: int = 30
-    cluster: ClusterSpec = field(
-        default_factory=lambda: ClusterSpec(
-            virtual_pod_start_seconds=2.0,
-            managed_pod_start_seconds=1.0,
-            fixed_managed_nodes=1,
-            pods_per_node=4,
-            karpenter_provision_seconds=15.0,
-            karpenter_max_nodes=2,
-            consolidate_after_seconds=10.0,
-        )
-    )
-    polling_interval: float = 2.0
-    cooldown_period: float = 15.0
-    hpa_sync_period: float = 2.0
-    scale_down_stabilization: float = 10.0
-    max_seconds: float = 150.0
-    """Hard bound on the run (every loop here is bounded)."""
-    restart_scaler_at: float | None = None
-    """Seconds into the run to stop the scaler, and restart it ``restart_gap`` later (a rolling update)."""
-    restart_gap: float = 3.0
-    fallback: Fallback | None = field(default_factory=lambda: Fallback(failure_threshold=1, replicas=4))
-    sample_interval: float = 0.5
-    mode: str = "spillover"
-    """``spillover``: a managed + virtual pair in one group (this product). ``single``: KEDA-style plain backlog
-    scaling of one managed consumer capped at ``managed_max + virtual_max`` (the baseline benchmarks compare to)."""
-    profile: Profile | None = None
-    """The traffic; None: a spike from the ``spike_*`` fields over ``produce_seconds``."""
-    managed_metadata: tuple[tuple[str, str], ...] = ()
-    """Extra trigger metadata for the managed member (e.g. ``policy``, ``leadSeconds``)."""
-
-    def scaled(self, factor: float) -> HarnessConfig:
-        """The same story on a stretched (factor > 1) or compressed clock: every duration times ``factor``."""
-        c = self.cluster
-        return replace(
-            self,
-            spike_start=self.spike_start * factor,
-            spike_seconds=self.spike_seconds * factor,
-            produce_seconds=self.produce_seconds * factor,
-            cluster=replace(
-                c,
-                virtual_pod_start_seconds=c.virtual_pod_start_seconds * factor,
-                managed_pod_start_seconds=c.managed_pod_start_seconds * factor,
-                karpenter_provision_seconds=c.karpenter_provision_seconds * factor,
-                consolidate_after_seconds=c.consolidate_after_seconds * factor,
-            ),
-            polling_interval=self.polling_interval * factor,
-            cooldown_period=self.cooldown_period * factor,
-            hpa_sync_period=self.hpa_sync_period * factor,
-            scale_down_stabilization=self.scale_down_stabilization * factor,
-            max_seconds=self.max_seconds * factor,
-            restart_scaler_at=None if self.restart_scaler_at is None else self.restart_scaler_at * factor,
-            restart_gap=self.restart_gap * factor,
-        )
 
 
 @dataclass
@@ -123,52 +52,6 @@ class _Ledger:
     def record(self, message: Processed) -> None:
         self.consumed[message.seq] = self.consumed.get(message.seq, 0) + 1
         self.latencies.append(message.done_at - message.sent_at)
-
-
-def _specs(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObjectSpec]:
-    common = {
-        "source": "oci-queue",
-        "queueId": queue_id,
-        "targetBacklogPerReplica": f"{config.target_per_replica:g}",
-    }
-    behavior = Behavior(scale_down_stabilization_seconds=config.scale_down_stabilization)
-    keda: dict[str, Any] = {
-        "polling_interval": config.polling_interval,
-        "cooldown_period": config.cooldown_period,
-        "hpa_sync_period": config.hpa_sync_period,
-        "behavior": behavior,
-        "fallback": config.fallback,
-    }
-    if config.mode == "single":
-        total = config.managed_max + config.virtual_max
-        plain = {**common, "tier": "managed", "maxReplicas": str(total)}
-        return {
-            "orders-managed": ScaledObjectSpec(
-                name="orders-managed", namespace=NAMESPACE, metadata=plain, max_replicas=total, **keda
-            )
-        }
-    managed = {
-        **common,
-        "group": GROUP,
-        "tier": "managed",
-        "maxReplicas": str(config.managed_max),
-        **dict(config.managed_metadata),
-    }
-    virtual = {
-        **common,
-        "group": GROUP,
-        "tier": "virtual",
-        "maxReplicas": str(config.virtual_max),
-        "managedMaxReplicas": str(config.managed_max),
-    }
-    return {
-        "orders-managed": ScaledObjectSpec(
-            name="orders-managed", namespace=NAMESPACE, metadata=managed, max_replicas=config.managed_max, **keda
-        ),
-        "orders-virtual": ScaledObjectSpec(
-            name="orders-virtual", namespace=NAMESPACE, metadata=virtual, max_replicas=config.virtual_max, **keda
-        ),
-    }
 
 
 async def run_harness(
@@ -193,7 +76,7 @@ async def run_harness(
             return queue_client(oci_settings, queue_id)
 
         ledger = _Ledger()
-        specs = _specs(queue_id, config)
+        specs = scaled_objects(queue_id, config)
 
         def worker(deployment: str, pod: str) -> QueueConsumer:
             return QueueConsumer(
@@ -300,7 +183,7 @@ async def run_harness(
             produce=produce_report,
             keda={loop_name: loop.stats for loop_name, loop in zip(specs, loops, strict=True)},
             config=config,
-            karpenter_nodes=model.karpenter_nodes_created,
+            karpenter_nodes=model.karpenter.created,
         )
         if out_dir is not None:
             write_report(report, out_dir, stream=stream)
@@ -327,8 +210,8 @@ def _events(events: dict[str, float], row: Row, model: ClusterModel, started: fl
         events.setdefault("first_backlog", row.t)
     if row.running_virtual > 0:
         events.setdefault("first_virtual_running", row.t)
-    if model.first_karpenter_node_ready is not None:
-        events.setdefault("first_karpenter_node_ready", model.first_karpenter_node_ready - started)
+    if model.karpenter.first_ready is not None:
+        events.setdefault("first_karpenter_node_ready", model.karpenter.first_ready - started)
     if row.running_managed > 1:  # beyond the fixed node's first pod
         events.setdefault("managed_scaled", row.t)
     peak_virtual = events.get("peak_virtual_replicas", 0.0)

@@ -96,7 +96,7 @@ def _get(layout: Layout, args: list[str]) -> dict[str, Any]:
 def _all_true(layout: Layout, args: list[str], kind: str, minimum: int = 1) -> Callable[[], bool]:
     def check() -> bool:
         document = _get(layout, args)
-        items = document["items"] if "items" in document else [document]
+        items = document.get("items", [document])
         return len(items) >= minimum and all(_condition(item, kind) for item in items)
 
     return check

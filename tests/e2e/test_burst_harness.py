@@ -3,7 +3,8 @@ real consumers, with a scaler restart in the middle of the burst.
 
 Asserts what the product promises: the backlog drains, nothing is lost, the virtual tier scales before the managed
 tier gets Karpenter nodes, the virtual tier hands back first, everything returns to zero after the cooldown, and a
-scaler restart mid-burst costs errors but neither replicas nor messages.
+scaler restart mid-burst costs errors but neither replicas nor messages: as in real KEDA, a scaler that is down gets
+no fallback (its GetMetricSpec fails first) and its ScaledObjects keep their scale until it answers again.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from onebox.harness.cluster import ClusterSpec
-from onebox.harness.run import HarnessConfig, run_harness
+from onebox.harness.config import HarnessConfig
+from onebox.harness.karpenter import KarpenterSpec
+from onebox.harness.run import run_harness
 
 
 async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None:
@@ -25,9 +28,7 @@ async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None
             managed_pod_start_seconds=0.5,
             fixed_managed_nodes=1,
             pods_per_node=4,
-            karpenter_provision_seconds=10.0,
-            karpenter_max_nodes=2,
-            consolidate_after_seconds=5.0,
+            karpenter=KarpenterSpec(provision_seconds=10.0, max_nodes=2, consolidate_after_seconds=5.0),
         ),
         cooldown_period=8.0,
         scale_down_stabilization=5.0,
@@ -65,12 +66,20 @@ async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None
         assert zeroed[-1] - stats["last_active_at"] >= config.cooldown_period, (name, seen)
         assert stats["surprises"] == [], (name, seen)  # no step of the KEDA stand-in raised
 
-    # the restart: KEDA saw errors, fallback held replicas (never zero mid-burst), nothing was lost
+    # the restart: KEDA saw errors and held the replicas it had (never zero mid-burst), nothing was lost
     stopped, restarted = events["scaler_stopped"], events["scaler_restarted"]
     assert sum(stats["errors"] for stats in report.keda.values()) > 0
     during = [row for row in report.rows if stopped <= row.t <= restarted + 2]
     assert during
     assert all(sum(row.replicas.values()) > 0 for row in during)
+    before = [row for row in report.rows if row.t < stopped][-1]
+    grace = 1.0  # the scaler's shutdown grace: RPCs already in flight may still answer
+    for name, stats in report.keda.items():
+        assert stats["fallback_reads"] == 0, (name, seen)  # no fallback while GetMetricSpec fails (KEDA #8056)
+        held = [r for at, r, _ in stats["scale_events"] if stopped + grace < at <= restarted]
+        assert held == [], (name, seen)  # neither KEDA nor the HPA changed the scale while the scaler was down
+        if before.replicas.get(name, 0) > 0:
+            assert all(row.replicas[name] > 0 for row in during), (name, seen)  # this tier was not dropped to zero
 
     written = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"timeline.csv", "summary.json"} <= written

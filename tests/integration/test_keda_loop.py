@@ -1,4 +1,5 @@
-"""The harness's KEDA/HPA loop against a real scaler over gRPC: push activation, HPA sizing, cooldown, fallback."""
+"""The harness's KEDA/HPA loop against a real scaler over gRPC: push activation, HPA sizing, cooldown, fallback,
+and what KEDA does when the scaler errs or is down."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 import grpc
 
 from onebox.harness.hpa import Behavior, ScalingPolicy
-from onebox.harness.keda import Fallback, KedaLoop, ScaledObjectSpec
+from onebox.harness.keda import KedaLoop
+from onebox.harness.scaledobject import Fallback, ScaledObjectSpec
+from scaler._proto import externalscaler_pb2 as pb
+from scaler._proto import externalscaler_pb2_grpc
 from tests.support.fakes import FakeQueueSource
 
 
@@ -115,3 +119,127 @@ async def test_an_hpa_sync_racing_the_scale_to_zero_does_not_undo_it(start_scale
         assert loop.stats.scale_events == []
         await loop.hpa_once()  # at zero the HPA is disabled
         assert target.replicas == 0
+
+
+async def test_a_scaler_that_is_down_gets_no_fallback_and_keeps_its_replicas(start_scaler: Any) -> None:
+    """KEDA issue 8056: GetMetricSpec fails before fallback is consulted, and an erroring inactive object is not
+    scaled in (scale_scaledobjects.go RequestScale): the scale stays where it was, not fallback.replicas, not 0."""
+    source = FakeQueueSource(visible=40)
+    app = await start_scaler(queue_source=source, cache_ttl_seconds=0.05)
+    target = Target()
+    stop = asyncio.Event()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        loop = KedaLoop(
+            channel=channel, spec=spec(push=False, fallback=Fallback(failure_threshold=1, replicas=3)), target=target
+        )
+        task = asyncio.create_task(loop.run(stop))
+        await until(lambda: target.replicas == 4)
+        await app.stop()
+        await until(lambda: loop.stats.errors >= 6)
+        await asyncio.sleep(1.0)  # well past the 0.6 s cooldown
+        assert target.replicas == 4
+        assert loop.stats.fallback_reads == 0
+        assert not loop.stats.fallback_active
+        assert loop.stats.rebuilds >= loop.stats.errors  # every failure came after a rebuild and one retry
+        stop.set()
+        await task
+        assert loop.stats.surprises == []
+
+
+async def test_metric_errors_without_fallback_hold_replicas_past_the_cooldown(start_scaler: Any) -> None:
+    source = FakeQueueSource(visible=40)
+    app = await start_scaler(queue_source=source, cache_ttl_seconds=0.05, max_staleness_seconds=0.2)
+    target = Target()
+    stop = asyncio.Event()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        loop = KedaLoop(channel=channel, spec=spec(push=False), target=target)
+        task = asyncio.create_task(loop.run(stop))
+        await until(lambda: target.replicas == 4)
+        source.fail = "HTTP 503"
+        await until(lambda: loop.stats.errors >= 6)
+        await asyncio.sleep(1.0)
+        assert target.replicas == 4  # the model used to scale to zero here, after the cooldown
+        stop.set()
+        await task
+
+
+async def test_while_fallback_is_active_the_object_counts_as_active(start_scaler: Any) -> None:
+    """scale_handler.go getScalerState (>= 2.19): isActiveOrFallback, so lastActiveTime keeps moving."""
+    source = FakeQueueSource(visible=40)
+    app = await start_scaler(queue_source=source, cache_ttl_seconds=0.05, max_staleness_seconds=0.2)
+    target = Target()
+    stop = asyncio.Event()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        loop = KedaLoop(
+            channel=channel, spec=spec(push=False, fallback=Fallback(failure_threshold=1, replicas=3)), target=target
+        )
+        task = asyncio.create_task(loop.run(stop))
+        await until(lambda: target.replicas == 4)
+        source.fail = "HTTP 503"
+        await until(lambda: loop.stats.fallback_active)
+        first = loop.stats.last_active_at
+        assert first is not None
+        await until(lambda: (loop.stats.last_active_at or 0) > first + 0.3)
+        stop.set()
+        await task
+
+
+async def test_keda_does_not_cut_to_min_replicas_the_hpa_scales_in(start_scaler: Any) -> None:
+    """RequestScale scales in only to 0 (minReplicaCount 0) or to idleReplicaCount; above that it is the HPA's."""
+    source = FakeQueueSource(visible=0)
+    app = await start_scaler(queue_source=source, cache_ttl_seconds=0.05)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        target = Target()
+        target.scale(6)
+        loop = KedaLoop(channel=channel, spec=spec(push=False, min_replicas=2), target=target)
+        await loop.poll_once()  # inactive, never active: the cooldown has long passed
+        assert target.replicas == 6
+        target.scale(1)
+        await loop.poll_once()
+        assert target.replicas == 2  # below minReplicaCount, KEDA does set it
+        idle = Target()
+        idle.scale(6)
+        loop = KedaLoop(channel=channel, spec=spec(push=False, min_replicas=2, idle_replicas=0), target=idle)
+        await loop.poll_once()
+        assert idle.replicas == 0
+
+
+class FlakyScaler(externalscaler_pb2_grpc.ExternalScalerServicer):
+    """Fails the first call of each unary RPC, like a scaler whose connection KEDA must rebuild."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+
+    async def _once(self, name: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if self.calls[name] == 1:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "first call fails")
+
+    async def GetMetricSpec(self, request: Any, context: Any) -> pb.GetMetricSpecResponse:
+        await self._once("GetMetricSpec", context)
+        return pb.GetMetricSpecResponse(metricSpecs=[pb.MetricSpec(metricName="q", targetSize=10, targetSizeFloat=10)])
+
+    async def GetMetrics(self, request: Any, context: Any) -> pb.GetMetricsResponse:
+        await self._once("GetMetrics", context)
+        return pb.GetMetricsResponse(metricValues=[pb.MetricValue(metricName="q", metricValue=30, metricValueFloat=30)])
+
+    async def IsActive(self, request: Any, context: Any) -> pb.IsActiveResponse:
+        return pb.IsActiveResponse(result=True)
+
+
+async def test_one_retry_after_rebuilding_the_scaler_hides_a_single_failure() -> None:
+    """scalers_cache.go: a failed GetMetricSpec or GetMetrics is retried once on a rebuilt scaler."""
+    server = grpc.aio.server()
+    externalscaler_pb2_grpc.add_ExternalScalerServicer_to_server(FlakyScaler(), server)  # type: ignore[no-untyped-call]
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            target = Target()
+            loop = KedaLoop(channel=channel, spec=spec(push=False), target=target)
+            await loop.poll_once()
+            assert loop.stats.errors == 0
+            assert loop.stats.rebuilds == 2
+            assert target.replicas == 1
+    finally:
+        await server.stop(None)

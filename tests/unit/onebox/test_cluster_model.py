@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from onebox.harness.cluster import MANAGED, VIRTUAL, ClusterModel, ClusterSpec
+from onebox.harness.cluster import ClusterModel, ClusterSpec
+from onebox.harness.karpenter import KarpenterSpec
+from onebox.harness.pods import MANAGED, VIRTUAL, Pod, deletion_order
 from tests.support.fakes import ManualClock
 
 
@@ -31,9 +33,17 @@ async def test_virtual_first_then_karpenter_nodes_then_consolidation() -> None:
         managed_pod_start_seconds=1,
         fixed_managed_nodes=1,
         pods_per_node=2,
-        karpenter_provision_seconds=30,
-        karpenter_max_nodes=3,
-        consolidate_after_seconds=10,
+        # no batching window and an immediate disruption controller: the timing of launch and Ready alone
+        karpenter=KarpenterSpec(
+            provision_seconds=30,
+            max_nodes=3,
+            consolidate_after_seconds=10,
+            batch_idle_seconds=0,
+            batch_max_seconds=0,
+            disruption_poll_seconds=0,
+            validation_seconds=0,
+            termination_seconds=0,
+        ),
     )
     model = ClusterModel(spec=spec, worker_factory=lambda d, p: Worker(events, p), clock=clock)
     virtual = model.add_deployment("orders-virtual", VIRTUAL)
@@ -68,6 +78,20 @@ async def test_virtual_first_then_karpenter_nodes_then_consolidation() -> None:
     model.reconcile()
     clock.advance(10)
     model.reconcile()
-    assert model.snapshot().nodes == 1 + sum(1 for n in model.nodes if n.karpenter)
-    assert sum(1 for n in model.nodes if n.karpenter) <= 1  # emptied Karpenter nodes consolidated
+    model.reconcile()  # the command found at the poll above is validated and carried out (all delays 0)
+    assert model.snapshot().nodes == 1 + len(model.karpenter.nodes)
+    assert len(model.karpenter.nodes) <= 1  # emptied Karpenter nodes consolidated
     await model.shutdown()
+
+
+def test_a_shrinking_replicaset_deletes_from_the_most_crowded_node_first() -> None:
+    """getPodsToDelete ranks by co-located pods before age: the newest pod, alone on its node, stays."""
+    crowded = [
+        Pod(f"a{i}", "orders-managed", MANAGED, created_at=i, node="managed-0", running_since=10) for i in range(3)
+    ]
+    alone = Pod("b", "orders-managed", MANAGED, created_at=5, node="karpenter-1", running_since=10)
+    pending = Pod("c", "orders-managed", MANAGED, created_at=1)
+    order = deletion_order([*crowded, alone, pending], now=20)
+    assert order[0] is pending  # unscheduled first
+    assert order[1] is crowded[2]  # then the newest of the crowded node
+    assert order[-1] is alone

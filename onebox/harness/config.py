@@ -1,0 +1,153 @@
+"""One harness run's knobs, and the ScaledObjects they turn into.
+
+The ScaledObjects mirror deploy/examples/spillover, which the real-cluster lab applies: the managed member has no
+``advanced.horizontalPodAutoscalerConfig`` (so its HPA runs the legacy path) and carries the fallback; the virtual
+member sets the HPA's scale-down stabilization and has no fallback. Every timing is shortened for a demo that
+finishes in about a minute, and ``HarnessConfig.scaled`` stretches or compresses all of them together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from load.consume import WorkModel
+from load.profiles import Profile
+from onebox.harness.cluster import ClusterSpec
+from onebox.harness.hpa import Behavior
+from onebox.harness.karpenter import KarpenterSpec
+from onebox.harness.scaledobject import Fallback, ScaledObjectSpec
+
+NAMESPACE = "demo"
+GROUP = "orders"
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    """One run's knobs; defaults finish in about two minutes."""
+
+    baseline_rate: float = 2.0
+    spike_rate: float = 60.0
+    spike_start: float = 5.0
+    spike_seconds: float = 20.0
+    produce_seconds: float = 40.0
+    heavy_fraction: float = 0.25
+    work: WorkModel = field(default_factory=lambda: WorkModel(seconds={"heavy": 0.4, "light": 0.1}))
+    target_per_replica: float = 10.0
+    managed_max: int = 8
+    virtual_max: int = 30
+    cluster: ClusterSpec = field(
+        default_factory=lambda: ClusterSpec(
+            virtual_pod_start_seconds=2.0,
+            managed_pod_start_seconds=1.0,
+            fixed_managed_nodes=1,
+            pods_per_node=4,
+            karpenter=KarpenterSpec(provision_seconds=15.0, max_nodes=2, consolidate_after_seconds=10.0),
+        )
+    )
+    polling_interval: float = 2.0
+    cooldown_period: float = 15.0
+    hpa_sync_period: float = 2.0
+    hpa_policy_period: float = 2.0
+    """The period of the HPA's default rate policies (15 s upstream), shortened like the sync period."""
+    scale_down_stabilization: float = 10.0
+    """The HPA's downscale stabilization window (300 s upstream): the virtual member's ``behavior`` sets it, and
+    the controller's flag, which the legacy path of the managed member uses, has the same value."""
+    max_seconds: float = 150.0
+    """Hard bound on the run (every loop here is bounded)."""
+    restart_scaler_at: float | None = None
+    """Seconds into the run to stop the scaler, and restart it ``restart_gap`` later (a rolling update)."""
+    restart_gap: float = 3.0
+    fallback: Fallback | None = field(default_factory=lambda: Fallback(failure_threshold=1, replicas=4))
+    """The managed member's fallback (the virtual member has none, as in deploy/examples)."""
+    sample_interval: float = 0.5
+    mode: str = "spillover"
+    """``spillover``: a managed + virtual pair in one group (this product). ``single``: KEDA-style plain backlog
+    scaling of one managed consumer capped at ``managed_max + virtual_max`` (the baseline benchmarks compare to)."""
+    profile: Profile | None = None
+    """The traffic; None: a spike from the ``spike_*`` fields over ``produce_seconds``."""
+    managed_metadata: tuple[tuple[str, str], ...] = ()
+    """Extra trigger metadata for the managed member (e.g. ``policy``, ``leadSeconds``)."""
+
+    def scaled(self, factor: float) -> HarnessConfig:
+        """The same story on a stretched (factor > 1) or compressed clock: every duration times ``factor``."""
+        c, k = self.cluster, self.cluster.karpenter
+        return replace(
+            self,
+            spike_start=self.spike_start * factor,
+            spike_seconds=self.spike_seconds * factor,
+            produce_seconds=self.produce_seconds * factor,
+            cluster=replace(
+                c,
+                virtual_pod_start_seconds=c.virtual_pod_start_seconds * factor,
+                managed_pod_start_seconds=c.managed_pod_start_seconds * factor,
+                karpenter=replace(
+                    k,
+                    provision_seconds=k.provision_seconds * factor,
+                    consolidate_after_seconds=k.consolidate_after_seconds * factor,
+                    batch_idle_seconds=k.batch_idle_seconds * factor,
+                    batch_max_seconds=k.batch_max_seconds * factor,
+                    disruption_poll_seconds=k.disruption_poll_seconds * factor,
+                    validation_seconds=k.validation_seconds * factor,
+                    termination_seconds=k.termination_seconds * factor,
+                ),
+            ),
+            polling_interval=self.polling_interval * factor,
+            cooldown_period=self.cooldown_period * factor,
+            hpa_sync_period=self.hpa_sync_period * factor,
+            hpa_policy_period=self.hpa_policy_period * factor,
+            scale_down_stabilization=self.scale_down_stabilization * factor,
+            max_seconds=self.max_seconds * factor,
+            restart_scaler_at=None if self.restart_scaler_at is None else self.restart_scaler_at * factor,
+            restart_gap=self.restart_gap * factor,
+        )
+
+
+def scaled_objects(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObjectSpec]:
+    """The ScaledObjects of the run, by name (each scales the Deployment of the same name)."""
+    common = {
+        "source": "oci-queue",
+        "queueId": queue_id,
+        "targetBacklogPerReplica": f"{config.target_per_replica:g}",
+    }
+    keda: dict[str, Any] = {
+        "namespace": NAMESPACE,
+        "polling_interval": config.polling_interval,
+        "cooldown_period": config.cooldown_period,
+        "hpa_sync_period": config.hpa_sync_period,
+        "hpa_downscale_stabilization": config.scale_down_stabilization,
+    }
+    legacy: dict[str, Any] = {"behavior": None, "fallback": config.fallback}
+    if config.mode == "single":
+        total = config.managed_max + config.virtual_max
+        plain = {**common, "tier": "managed", "maxReplicas": str(total)}
+        return {
+            "orders-managed": ScaledObjectSpec(
+                name="orders-managed", metadata=plain, max_replicas=total, **legacy, **keda
+            )
+        }
+    managed = {
+        **common,
+        "group": GROUP,
+        "tier": "managed",
+        "maxReplicas": str(config.managed_max),
+        **dict(config.managed_metadata),
+    }
+    virtual = {
+        **common,
+        "group": GROUP,
+        "tier": "virtual",
+        "maxReplicas": str(config.virtual_max),
+        "managedMaxReplicas": str(config.managed_max),
+    }
+    behavior = Behavior.defaults(
+        policy_period=config.hpa_policy_period, scale_down_stabilization=config.scale_down_stabilization
+    )
+    return {
+        "orders-managed": ScaledObjectSpec(
+            name="orders-managed", metadata=managed, max_replicas=config.managed_max, **legacy, **keda
+        ),
+        "orders-virtual": ScaledObjectSpec(
+            name="orders-virtual", metadata=virtual, max_replicas=config.virtual_max, behavior=behavior, **keda
+        ),
+    }

@@ -97,7 +97,7 @@ class EmulatorProcess:
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [
-                *(PYTHON, "-m", "scaler", "emulator", "--address", "127.0.0.1:0"),
+                *(PYTHON, "-m", "oci_emulator", "--address", "127.0.0.1:0"),
                 *("--write-config", str(self.config_path), "--seed", str(seed_path)),
             ],
             stdout=self._log,

@@ -19,28 +19,12 @@ import oci
 
 from scaler.errors import UpstreamError
 from scaler.metadata import QueueRef
+from scaler.oci_retry import settings_retry_strategy as retry_strategy
 from scaler.settings import OciSettings
 from scaler.sources.oci_auth import OciCredentials
 from scaler.values import QueueBacklog
 
 log = logging.getLogger(__name__)
-
-
-def retry_strategy(settings: OciSettings) -> Any:
-    """Few fast attempts on throttling and 5xx; the refresh layer, not the SDK, decides what to serve meanwhile."""
-    if settings.max_attempts <= 1:
-        return oci.retry.NoneRetryStrategy()
-    return (
-        oci.retry.RetryStrategyBuilder(
-            max_attempts=settings.max_attempts,
-            total_elapsed_time_seconds=settings.read_timeout_seconds,
-            retry_base_sleep_time_seconds=0.05,
-            retry_max_wait_between_calls_seconds=0.2,
-            backoff_type=oci.retry.BACKOFF_FULL_JITTER_VALUE,
-        )
-        .add_service_error_check(service_error_retry_config={429: []}, service_error_retry_on_any_5xx=True)
-        .get_retry_strategy()
-    )
 
 
 def client_kwargs(settings: OciSettings, credentials: OciCredentials, purpose: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from dataclasses import replace
 from . import queue_render as render
 from .errors import InvalidParameter, NotAuthorizedOrNotFound
 from .messages import PurgeType
-from .queues import LifecycleState, QueueInfo, QueueStore, QueueUpdate
+from .queue_values import LifecycleState, QueueInfo, QueueUpdate
+from .queues import QueueStore
 from .routing import ApiRequest, ApiResponse, Route
 from .settings import (
     CHANNEL_CONSUMPTION_LIMIT,

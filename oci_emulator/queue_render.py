@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from .messages import Delivery, QueueStats, Stats
-from .queues import QueueInfo, WorkRequestInfo
+from .queue_values import QueueInfo, WorkRequestInfo
 from .routing import JsonObject
 from .wire import rfc3339
 

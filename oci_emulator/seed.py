@@ -37,7 +37,7 @@ from .settings import (
     QueueSettings,
 )
 from .stream_settings import RETENTION_IN_HOURS, STREAM_NAME_LENGTH, StreamLimits
-from .streams import NewStreamMessage
+from .stream_values import NewStreamMessage
 from .wire import FieldReader, or_default, read_queue_settings
 
 _QUEUE_ID = re.compile(r"^ocid1\.queue\.[A-Za-z0-9._-]+$")

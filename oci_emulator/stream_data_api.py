@@ -25,7 +25,8 @@ from . import stream_render as render
 from .errors import MissingParameter
 from .routing import ApiRequest, ApiResponse, Route
 from .stream_settings import CURSOR_LENGTH, GROUP_NAME_LENGTH, INSTANCE_NAME_LENGTH, TIMEOUT_IN_MS, StreamLimits
-from .streams import GROUP_CURSOR_TYPES, CursorType, NewStreamMessage, StreamStore
+from .stream_values import GROUP_CURSOR_TYPES, CursorType, NewStreamMessage
+from .streams import StreamStore
 from .wire import FieldReader, query_int, query_str
 
 BASE = render.API_BASE

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from . import queue_render as render
 from .errors import InvalidParameter, NotAuthorizedOrNotFound
-from .messages import PurgeType
+from .message_values import PurgeType
 from .queue_values import LifecycleState, QueueInfo, QueueUpdate
 from .queues import QueueStore
 from .routing import ApiRequest, ApiResponse, Route

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import queue_render as render
 from .errors import ApiError, InvalidParameter
-from .messages import NewMessage
+from .message_values import NewMessage
 from .queues import QueueStore
 from .routing import ApiRequest, ApiResponse, JsonObject, Route
 from .settings import CHANNEL_ID_LENGTH, TIMEOUT_IN_SECONDS, VISIBILITY_IN_SECONDS, IntRange, QueueLimits

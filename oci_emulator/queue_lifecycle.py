@@ -11,7 +11,8 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from .errors import IncorrectState, InvalidParameter, NotAuthorizedOrNotFound
-from .messages import MessageStore, PurgeType
+from .message_values import PurgeType
+from .messages import MessageStore
 from .ocids import new_ocid
 from .queue_registry import QueueRecord, QueueRegistry
 from .queue_values import LifecycleState, OperationType, QueueInfo, QueueUpdate, WorkRequestInfo

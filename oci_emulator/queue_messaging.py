@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from .errors import ApiError
-from .messages import Delivery, NewMessage, QueueStats, StoredMessage, VisibilityChange
+from .message_values import Delivery, NewMessage, QueueStats, StoredMessage, VisibilityChange
 from .queue_registry import QueueRegistry
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from .messages import Delivery, QueueStats, Stats
+from .message_values import Delivery, QueueStats, Stats
 from .queue_values import QueueInfo, WorkRequestInfo
 from .routing import JsonObject
 from .wire import rfc3339

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from .errors import ApiError
-from .messages import Delivery, NewMessage, PurgeType, QueueStats, StoredMessage, VisibilityChange
+from .message_values import Delivery, NewMessage, PurgeType, QueueStats, StoredMessage, VisibilityChange
 from .queue_lifecycle import QueueLifecycle
 from .queue_messaging import QueueMessaging
 from .queue_registry import QueueRegistry

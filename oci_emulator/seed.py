@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ApiError
-from .messages import NewMessage
+from .message_values import NewMessage
 from .settings import (
     CHANNEL_ID_LENGTH,
     DISPLAY_NAME_LENGTH,

@@ -226,7 +226,7 @@ def test_tallies_always_agree_with_a_brute_force_count(operations, dlq) -> None:
 def _brute_force(messages: MessageStore, now: float) -> QueueStats:
     """Recount from the raw records (white-box: reads the store's private maps)."""
     main = list(messages._main.values())
-    dlq = list(messages._dlq.values())
+    dlq = list(messages._dead.messages.values())
 
     def count(items) -> Stats:
         return Stats(

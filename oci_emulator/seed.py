@@ -1,7 +1,7 @@
 """Seed files: queues and streams (and their messages) that exist as soon as the emulator starts.
 
-Demo scripts, benchmarks and the kind-based end-to-end setup need queues and streams with known OCIDs before any
-client runs, so ``--seed FILE`` reads a JSON document and creates them directly (ACTIVE at once). Format::
+Demo scripts and benchmarks need queues and streams with known OCIDs before any client runs, so ``--seed FILE``
+reads a JSON document and ``provisioning`` creates them directly (ACTIVE at once). Format::
 
     {"queues": [{"displayName": "orders",
                  "id": "ocid1.queue.oc1.iad.orders",          # optional fixed OCID

@@ -1,4 +1,4 @@
-"""Fixtures: an in-process emulator on 127.0.0.1:0 and real OCI SDK clients pointed at it."""
+"""Fixtures of the emulator tests: the shared emulator on a ManualClock, and real OCI SDK clients pointed at it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import oci
 import pytest
 
-from oci_emulator import ApiKey, Emulator, ManualClock
+from oci_emulator import Emulator, ManualClock
+from tests.integration.conftest import StartEmulator
 
 QUIET = {
     "retry_strategy": oci.retry.NoneRetryStrategy(),
@@ -34,21 +35,10 @@ def clients_for(config: dict[str, Any], url: str) -> Clients:
     return Clients(admin=admin, data=data, composite=oci.queue.QueueAdminClientCompositeOperations(admin))
 
 
-@pytest.fixture(scope="session")
-def emulator_api_key() -> ApiKey:
-    """One generated key for the session: RSA generation is the slowest part of starting an emulator."""
-    return ApiKey.generate()
-
-
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emulator(emulator_api_key: ApiKey, clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0, clock=clock, api_key=emulator_api_key) as emu:
-        yield emu
+def emulator(start_emulator: StartEmulator, clock: ManualClock) -> Emulator:
+    """Emulator tests step service time themselves: here the shared fixture runs on the test's ManualClock."""
+    return start_emulator(clock=clock)
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ async def channel_for() -> AsyncIterator[Callable[[ScalerApp], grpc.aio.Channel]
 
     yield make
     for channel in channels:
-        await channel.close()
+        await channel.close(None)
 
 
 def stub_for(channel: grpc.aio.Channel) -> externalscaler_pb2_grpc.ExternalScalerStub:

@@ -29,6 +29,9 @@ class Clients:
         self.data.base_client.session.close()
 
 
+MakeClients = Callable[[dict[str, Any], str], Clients]
+
+
 def clients_for(config: dict[str, Any], url: str) -> Clients:
     admin = oci.queue.QueueAdminClient(config, service_endpoint=url, **QUIET)
     data = oci.queue.QueueClient(config, service_endpoint=url, timeout=(3, 40), **QUIET)
@@ -42,7 +45,7 @@ def emulator(start_emulator: StartEmulator, clock: ManualClock) -> Emulator:
 
 
 @pytest.fixture
-def make_clients() -> Iterator[Callable[[dict[str, Any], str], Clients]]:
+def make_clients() -> Iterator[MakeClients]:
     """Build SDK clients for any config/endpoint; their connection pools are closed after the test."""
     made: list[Clients] = []
 
@@ -56,5 +59,5 @@ def make_clients() -> Iterator[Callable[[dict[str, Any], str], Clients]]:
 
 
 @pytest.fixture
-def clients(emulator: Emulator, make_clients: Callable[[dict[str, Any], str], Clients]) -> Clients:
+def clients(emulator: Emulator, make_clients: MakeClients) -> Clients:
     return make_clients(emulator.oci_config, emulator.url)

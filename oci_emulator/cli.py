@@ -1,6 +1,6 @@
 """``burst-scaler emulator``: run the OCI emulator as a foreground process until SIGINT or SIGTERM.
 
-Scripts, benchmarks and the kind setup start the emulator as a subprocess and need two facts from it: where it
+Scripts and benchmarks start the emulator as a subprocess and need two facts from it: where it
 listens and which config authenticates against it. The first stdout line is always
 ``emulator listening on <url>`` (flushed), followed by ``emulator config <path> profile <name>`` when
 ``--write-config`` is given and ``emulator compartment <ocid>``. Every flag can also be set through the environment

@@ -1,37 +1,26 @@
-"""``Emulator``: the composition root that tests, benchmarks and the CLI start.
+"""``Emulator``: the object tests, benchmarks and the CLI start, stop and ask how to connect.
 
-It wires the queue and stream stores, the Queue and Streaming REST APIs, signature verification, fault injection and
-the HTTP server together, and exposes what a client needs to talk to it: ``url``, an SDK ``oci_config``, a
-``compartment_id`` and a ``stream_pool_id``. Everything is created per instance (no module state), so tests can run
-several emulators side by side.
+It owns the lifecycle of one emulator (start, stop, context manager) and exposes what a client needs to talk to it:
+``url``, an SDK ``oci_config``, a ``compartment_id`` and a ``stream_pool_id``, plus direct creation of queues and
+streams without HTTP. The parts behind it (stores, REST APIs, signature verification, fault injection) are put
+together in ``wiring``; direct creation and seed files go through ``provisioning``. Everything is created per
+instance (no module state), so tests can run several emulators side by side.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from .app import EmulatorApp
-from .auth import SignatureVerifier
-from .control import ControlApi
 from .credentials import ApiKey, write_oci_config
-from .faults import FaultInjector, RequestCounters
 from .ocids import new_ocid
-from .queue_admin_api import QueueAdminApi
-from .queue_data_api import QueueDataApi
-from .queues import QueueStore
-from .routing import Router
-from .seed import load_seed, load_stream_seed
 from .server import HttpServer
 from .settings import QueueLimits, QueueSettings
-from .stream_admin_api import StreamAdminApi
-from .stream_data_api import StreamDataApi
-from .stream_settings import RETENTION_IN_HOURS, StreamLimits
-from .streams import StreamStore
+from .stream_settings import StreamLimits
+from .wiring import assemble
 
 logger = logging.getLogger(__name__)
 
@@ -72,53 +61,24 @@ class Emulator:
         self.compartment_id = compartment_id or new_ocid("compartment")
         self.stream_pool_id = new_ocid("streampool", region_key="iad")
         """The emulator's one stream pool (every stream belongs to it)."""
-        self.queues = QueueStore(
-            clock=clock, create_delay_seconds=create_delay_seconds, max_long_poll_seconds=max_long_poll_seconds
-        )
-        self._stream_limits = stream_limits or StreamLimits()
-        self.streams = StreamStore(
+        parts = assemble(
             clock=clock,
             create_delay_seconds=create_delay_seconds,
-            limits=self._stream_limits,
-            throttle=stream_throttle,
-        )
-        self.counters = RequestCounters()
-        self._stopping = threading.Event()
-        admin = QueueAdminApi(
-            self.queues,
-            compartments=frozenset({self.compartment_id, self.api_key.tenancy}),
-            endpoint=lambda: self.url,
+            max_long_poll_seconds=max_long_poll_seconds,
             limits=self._limits,
-        )
-        compartments = frozenset({self.compartment_id, self.api_key.tenancy})
-        stream_admin = StreamAdminApi(
-            self.streams,
-            compartments=compartments,
+            stream_limits=stream_limits or StreamLimits(),
+            stream_throttle=stream_throttle,
+            api_key=self.api_key,
+            compartment_id=self.compartment_id,
             stream_pool_id=self.stream_pool_id,
-            pool_compartment_id=self.compartment_id,
             endpoint=lambda: self.url,
-            limits=self._stream_limits,
         )
-        services = Router(admin.routes())
-        services.include(QueueDataApi(self.queues, limits=self._limits).routes())
-        services.include(stream_admin.routes())
-        services.include(StreamDataApi(self.streams, limits=self._stream_limits).routes())
-        self.faults = FaultInjector(known_operations=services.operations)
-        control_api = ControlApi(faults=self.faults, counters=self.counters, stream_throttle=self.streams.throttle)
-        control = Router(control_api.routes())
-        self._app = EmulatorApp(
-            services=services,
-            control=control,
-            verifier=SignatureVerifier({self.api_key.key_id: self.api_key.public_key()}),
-            faults=self.faults,
-            counters=self.counters,
-            stopping=self._stopping,
-        )
+        self.queues, self.streams = parts.queues, parts.streams
+        self.counters, self.faults = parts.counters, parts.faults
+        self._stopping, self._app, self._provisioner = parts.stopping, parts.app, parts.provisioner
         self._server: HttpServer | None = None
         if seed is not None:
-            self._apply_seed(seed)
-
-    # ------------------------------------------------------------------------------------------- lifecycle
+            self._provisioner.seed(seed)
 
     def start(self) -> Emulator:
         """Bind and serve in a background thread; returns self."""
@@ -151,8 +111,6 @@ class Emulator:
     ) -> None:
         self.stop()
 
-    # ------------------------------------------------------------------------------------------- client facts
-
     @property
     def url(self) -> str:
         """``http://host:port`` of the running server (no trailing slash); also the queues' messagesEndpoint."""
@@ -160,10 +118,7 @@ class Emulator:
             return self._public_url
         if self._server is None:
             raise RuntimeError("the emulator is not started; call start() first")
-        host = _WILDCARD_HOSTS.get(self._host, self._host)
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self._server.port}"
+        return _local_url(self._host, self._server.port)
 
     @property
     def oci_config(self) -> dict[str, str]:
@@ -180,8 +135,6 @@ class Emulator:
             notes += (f"emulator endpoint: {self.url}",)
         write_oci_config(self.api_key, path, profile=profile, notes=notes)
         return path
-
-    # ------------------------------------------------------------------------------------------- direct access
 
     def create_queue(
         self,
@@ -202,47 +155,15 @@ class Emulator:
             dead_letter_queue_delivery_count=dead_letter_queue_delivery_count,
             channel_consumption_limit=channel_consumption_limit,
         )
-        problems = settings.problems()
-        if problems:
-            raise ValueError("; ".join(problems))
-        info, _ = self.queues.create_queue(
-            display_name=display_name,
-            compartment_id=self.compartment_id,
-            settings=settings,
-            queue_id=queue_id,
-            immediate=True,
-        )
-        return info.queue_id
+        return self._provisioner.queue(display_name, settings, queue_id=queue_id)
 
     def create_stream(
-        self,
-        name: str,
-        *,
-        partitions: int = 1,
-        retention_in_hours: int = 24,
-        stream_id: str | None = None,
+        self, name: str, *, partitions: int = 1, retention_in_hours: int = 24, stream_id: str | None = None
     ) -> str:
         """Create an ACTIVE stream in ``compartment_id`` and the stream pool without HTTP; returns its OCID."""
-        problems = [
-            problem
-            for problem in (
-                self._stream_limits.partitions.problem(partitions),
-                RETENTION_IN_HOURS.problem(retention_in_hours),
-            )
-            if problem is not None
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
-        info = self.streams.create_stream(
-            name=name,
-            compartment_id=self.compartment_id,
-            stream_pool_id=self.stream_pool_id,
-            partitions=partitions,
-            retention_in_hours=retention_in_hours,
-            stream_id=stream_id,
-            immediate=True,
+        return self._provisioner.stream(
+            name, partitions=partitions, retention_in_hours=retention_in_hours, stream_id=stream_id
         )
-        return info.stream_id
 
     def set_stream_throttle(self, enabled: bool) -> None:
         """Switch the Streaming GetMessages throttle (5 per second per partition and group) on or off."""
@@ -256,43 +177,10 @@ class Emulator:
         """
         return self.streams.apply_retention()
 
-    def _apply_seed(self, path: Path) -> None:
-        compartments = {self.compartment_id, self.api_key.tenancy}
-        for queue in load_seed(path, limits=self._limits):
-            compartment = queue.compartment_id or self.compartment_id
-            if compartment not in compartments:
-                raise ValueError(
-                    f"seed queue {queue.display_name}: compartment {compartment} is not served by the emulator; "
-                    "omit compartmentId or pass --compartment-id"
-                )
-            info, _ = self.queues.create_queue(
-                display_name=queue.display_name,
-                compartment_id=compartment,
-                settings=queue.settings,
-                queue_id=queue.queue_id,
-                immediate=True,
-            )
-            if queue.messages:
-                self.queues.put_messages(info.queue_id, queue.messages)
-            logger.info("seeded queue %s (%s) with %d messages", info.queue_id, queue.display_name, len(queue.messages))
-        for stream in load_stream_seed(path, limits=self._stream_limits):
-            compartment = stream.compartment_id or self.compartment_id
-            if compartment not in compartments:
-                raise ValueError(
-                    f"seed stream {stream.name}: compartment {compartment} is not served by the emulator; "
-                    "omit compartmentId or pass --compartment-id"
-                )
-            stream_info = self.streams.create_stream(
-                name=stream.name,
-                compartment_id=compartment,
-                stream_pool_id=self.stream_pool_id,
-                partitions=stream.partitions,
-                retention_in_hours=stream.retention_in_hours,
-                stream_id=stream.stream_id,
-                immediate=True,
-            )
-            if stream.messages:
-                self.streams.put_messages(stream_info.stream_id, stream.messages)
-            logger.info(
-                "seeded stream %s (%s) with %d messages", stream_info.stream_id, stream.name, len(stream.messages)
-            )
+
+def _local_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses: wildcard binds are reached on loopback; IPv6 hosts are bracketed."""
+    host = _WILDCARD_HOSTS.get(host, host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -2,8 +2,9 @@
 
 This is the part of the emulator the scaler's correctness depends on: GetStats must report exactly what a consumer
 could observe (visible, in flight, dead-lettered), so every state change goes through one pair of bookkeeping helpers
-that keep per-channel tallies. Time is passed in as ``now`` (seconds on an arbitrary monotonic scale), which lets unit
-tests step through visibility timeouts, retention and dead-lettering without sleeping.
+that keep per-channel tallies (see ``message_index``). Time is passed in as ``now`` (seconds on an arbitrary
+monotonic scale), which lets unit tests step through visibility timeouts, retention and dead-lettering without
+sleeping.
 
 Semantics, following the OCI Queue API reference:
 
@@ -20,116 +21,26 @@ Semantics, following the OCI Queue API reference:
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
 
 from .errors import InvalidParameter, NotAuthorizedOrNotFound
-from .receipts import Receipt, decode_receipt
+from .message_index import DeadLetters, QueuedMessage, Schedule, Tallies
+from .message_values import Delivery, NewMessage, PurgeType, QueueStats, Stats, StoredMessage, VisibilityChange
+from .receipts import decode_receipt
 from .settings import QueueSettings
 
-
-@dataclass(frozen=True)
-class NewMessage:
-    """A message as a producer submits it."""
-
-    content: str
-    channel_id: str | None = None
-    custom_properties: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """The acknowledgement of one put message."""
-
-    message_id: int
-    expire_after: float
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One message as handed to a consumer."""
-
-    message_id: int
-    content: str
-    receipt: str
-    delivery_count: int
-    visible_after: float
-    expire_after: float
-    created_at: float
-    channel_id: str | None
-    custom_properties: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class VisibilityChange:
-    """The outcome of UpdateMessage: when the message becomes visible again."""
-
-    message_id: int
-    visible_after: float
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Counts of one part of a queue (main or DLQ); ``size_in_bytes`` sums visible and in-flight content."""
-
-    visible_messages: int = 0
-    in_flight_messages: int = 0
-    size_in_bytes: int = 0
-
-    def __add__(self, other: Stats) -> Stats:
-        return Stats(
-            self.visible_messages + other.visible_messages,
-            self.in_flight_messages + other.in_flight_messages,
-            self.size_in_bytes + other.size_in_bytes,
-        )
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """GetStats: the main queue and its dead-letter queue."""
-
-    queue: Stats
-    dlq: Stats
-
-
-class PurgeType(Enum):
-    NORMAL = "NORMAL"
-    DLQ = "DLQ"
-    BOTH = "BOTH"
-
-
-@dataclass(slots=True)
-class _Message:
-    message_id: int
-    content: str
-    size: int
-    channel_id: str | None
-    custom_properties: Mapping[str, str]
-    created_at: float
-    expire_at: float
-    visible_at: float
-    delivery_count: int = 0
-    nonce: int = 0
-    version: int = 0
-    in_flight: bool = False
-    in_dlq: bool = False
-
-
-@dataclass(slots=True)
-class _Tally:
-    visible: int = 0
-    in_flight: int = 0
-    size: int = 0
-
-    def empty(self) -> bool:
-        return self.visible == 0 and self.in_flight == 0
-
-
-_TallyKey = tuple[bool, str | None]
+__all__ = [
+    "Delivery",
+    "MessageStore",
+    "NewMessage",
+    "PurgeType",
+    "QueueStats",
+    "Stats",
+    "StoredMessage",
+    "VisibilityChange",
+]
 
 
 class MessageStore:
@@ -140,14 +51,10 @@ class MessageStore:
         self._next_nonce: Callable[[], int] = nonce_source or _random_nonces()
         self._next_id = 1
         # Main queue in put order; retention is fixed per queue, so put order is also expiry order.
-        self._main: OrderedDict[int, _Message] = OrderedDict()
-        self._dlq: dict[int, _Message] = {}
-        self._dlq_expiry: list[tuple[float, int]] = []
-        # Visible messages per channel: heaps of (id, version); an entry is live only while the version matches.
-        self._ready: dict[str | None, list[tuple[int, int]]] = {}
-        # In-flight messages: heap of (visible_at, id, version), same liveness rule.
-        self._in_flight: list[tuple[float, int, int]] = []
-        self._tallies: dict[_TallyKey, _Tally] = {}
+        self._main: OrderedDict[int, QueuedMessage] = OrderedDict()
+        self._dead = DeadLetters()
+        self._schedule = Schedule(self._main.get)
+        self._tallies = Tallies()
 
     # ----------------------------------------------------------------------------------------------- producers
 
@@ -155,7 +62,7 @@ class MessageStore:
         self.advance(now)
         stored = []
         for new in messages:
-            message = _Message(
+            message = QueuedMessage(
                 message_id=self._next_id,
                 content=new.content,
                 size=len(new.content.encode("utf-8")),
@@ -167,8 +74,8 @@ class MessageStore:
             )
             self._next_id += 1
             self._main[message.message_id] = message
-            self._count(message)
-            self._push_ready(message)
+            self._tallies.count(message)
+            self._schedule.ready(message)
             stored.append(StoredMessage(message.message_id, message.expire_at))
         return stored
 
@@ -177,52 +84,44 @@ class MessageStore:
     def get(self, *, limit: int, visibility_in_seconds: int, channel_filter: str | None, now: float) -> list[Delivery]:
         """Deliver up to ``limit`` visible messages of one channel (empty when none is visible)."""
         self.advance(now)
-        channel = channel_filter if channel_filter is not None else self._oldest_ready_channel()
-        heap = self._ready.get(channel)
-        if heap is None:
-            return []
+        channel = channel_filter if channel_filter is not None else self._schedule.oldest_ready_channel()
         deliveries: list[Delivery] = []
-        still_visible: list[_Message] = []
-        while heap and len(deliveries) < limit:
-            message = self._live_ready(heapq.heappop(heap))
+        still_visible: list[QueuedMessage] = []
+        while len(deliveries) < limit:
+            message = self._schedule.next_ready(channel)
             if message is None:
-                continue
-            self._uncount(message)
+                break
+            self._tallies.uncount(message)
             message.delivery_count += 1
             message.nonce = self._next_nonce()
-            message.version += 1
-            message.visible_at = now + visibility_in_seconds
-            message.in_flight = visibility_in_seconds > 0
-            self._count(message)
-            deliveries.append(self._delivery(message))
+            message.hide_for(visibility_in_seconds, now)
+            self._tallies.count(message)
+            deliveries.append(message.delivery())
             if message.in_flight:
-                heapq.heappush(self._in_flight, (message.visible_at, message.message_id, message.version))
+                self._schedule.hidden(message)
             else:
                 still_visible.append(message)
         for message in still_visible:
             # A peeked message stays visible unless it has used up its deliveries.
             self._release(message)
-        if not heap:
-            del self._ready[channel]
+        self._schedule.forget_if_empty(channel)
         return deliveries
 
     def delete(self, token: str, now: float) -> None:
         self.advance(now)
-        message = self._by_receipt(token)
-        self._uncount(message)
+        message = _by_receipt(self._main, token)
+        self._tallies.uncount(message)
         del self._main[message.message_id]
 
     def change_visibility(self, token: str, visibility_in_seconds: int, now: float) -> VisibilityChange:
         """UpdateMessage: hide the delivered message until ``now + visibility`` (0 makes it visible at once)."""
         self.advance(now)
-        message = self._by_receipt(token)
-        self._uncount(message)
-        message.version += 1
-        message.visible_at = now + visibility_in_seconds
-        message.in_flight = visibility_in_seconds > 0
-        self._count(message)
+        message = _by_receipt(self._main, token)
+        self._tallies.uncount(message)
+        message.hide_for(visibility_in_seconds, now)
+        self._tallies.count(message)
         if message.in_flight:
-            heapq.heappush(self._in_flight, (message.visible_at, message.message_id, message.version))
+            self._schedule.hidden(message)
         else:
             self._release(message)
         return VisibilityChange(message.message_id, now + visibility_in_seconds)
@@ -232,29 +131,16 @@ class MessageStore:
     def stats(self, channel_id: str | None, now: float) -> QueueStats:
         """Counts of the whole queue, or of one channel when ``channel_id`` is given."""
         self.advance(now)
-        main, dlq = Stats(), Stats()
-        for (in_dlq, channel), tally in self._tallies.items():
-            if channel_id is not None and channel != channel_id:
-                continue
-            part = Stats(tally.visible, tally.in_flight, tally.size)
-            if in_dlq:
-                dlq += part
-            else:
-                main += part
-        return QueueStats(queue=main, dlq=dlq)
+        return self._tallies.stats(channel_id)
 
     def channels(self, now: float) -> list[str]:
         """IDs of channels holding visible or in-flight messages in the main queue, sorted."""
         self.advance(now)
-        return sorted(
-            channel
-            for (in_dlq, channel), tally in self._tallies.items()
-            if not in_dlq and channel is not None and not tally.empty()
-        )
+        return self._tallies.channels()
 
     def next_change(self) -> float | None:
         """The earliest time an in-flight message may become visible (may be early; never late), or None."""
-        return self._in_flight[0][0] if self._in_flight else None
+        return self._schedule.next_change()
 
     # ----------------------------------------------------------------------------------------------- admin
 
@@ -262,17 +148,17 @@ class MessageStore:
         """Remove messages from the main queue, the DLQ or both, optionally only those of some channels."""
         wanted = None if channel_ids is None else set(channel_ids)
 
-        def doomed(message: _Message) -> bool:
+        def doomed(message: QueuedMessage) -> bool:
             return wanted is None or message.channel_id in wanted
 
         if purge_type in (PurgeType.NORMAL, PurgeType.BOTH):
             for message in [m for m in self._main.values() if doomed(m)]:
-                self._uncount(message)
+                self._tallies.uncount(message)
                 del self._main[message.message_id]
         if purge_type in (PurgeType.DLQ, PurgeType.BOTH):
-            for message in [m for m in self._dlq.values() if doomed(m)]:
-                self._uncount(message)
-                del self._dlq[message.message_id]
+            for message in [m for m in self._dead.messages.values() if doomed(m)]:
+                self._tallies.uncount(message)
+                del self._dead.messages[message.message_id]
 
     def advance(self, now: float) -> None:
         """Apply everything that has happened by ``now``: retention expiry, then visibility timeouts."""
@@ -280,104 +166,44 @@ class MessageStore:
             oldest = next(iter(self._main.values()))
             if oldest.expire_at > now:
                 break
-            self._uncount(oldest)
+            self._tallies.uncount(oldest)
             self._main.popitem(last=False)
-        while self._dlq_expiry and self._dlq_expiry[0][0] <= now:
-            _, message_id = heapq.heappop(self._dlq_expiry)
-            dead = self._dlq.pop(message_id, None)
-            if dead is not None:
-                self._uncount(dead)
-        while self._in_flight and self._in_flight[0][0] <= now:
-            _, message_id, version = heapq.heappop(self._in_flight)
-            message = self._main.get(message_id)
-            if message is None or message.version != version or not message.in_flight:
-                continue
-            self._uncount(message)
+        while (dead := self._dead.next_expired(now)) is not None:
+            self._tallies.uncount(dead)
+        while (message := self._schedule.next_due(now)) is not None:
+            self._tallies.uncount(message)
             message.version += 1
             message.in_flight = False
-            self._count(message)
+            self._tallies.count(message)
             self._release(message)
 
     # ----------------------------------------------------------------------------------------------- internals
 
-    def _release(self, message: _Message) -> None:
+    def _release(self, message: QueuedMessage) -> None:
         """A visible main-queue message: back in its channel, or to the DLQ once it has used up its deliveries."""
         limit = self.settings.dead_letter_queue_delivery_count
         if limit > 0 and message.delivery_count >= limit:
-            self._uncount(message)
+            self._tallies.uncount(message)
             del self._main[message.message_id]
             message.in_dlq = True
             message.version += 1
-            self._dlq[message.message_id] = message
-            heapq.heappush(self._dlq_expiry, (message.expire_at, message.message_id))
-            self._count(message)
+            self._dead.add(message)
+            self._tallies.count(message)
         else:
-            self._push_ready(message)
+            self._schedule.ready(message)
 
-    def _push_ready(self, message: _Message) -> None:
-        heapq.heappush(self._ready.setdefault(message.channel_id, []), (message.message_id, message.version))
 
-    def _live_ready(self, entry: tuple[int, int]) -> _Message | None:
-        message_id, version = entry
-        message = self._main.get(message_id)
-        if message is None or message.version != version or message.in_flight:
-            return None
-        return message
-
-    def _oldest_ready_channel(self) -> str | None:
-        best: tuple[int, str | None] | None = None
-        for channel, heap in list(self._ready.items()):
-            while heap and self._live_ready(heap[0]) is None:
-                heapq.heappop(heap)
-            if not heap:
-                del self._ready[channel]
-            elif best is None or heap[0][0] < best[0]:
-                best = (heap[0][0], channel)
-        return None if best is None else best[1]
-
-    def _by_receipt(self, token: str) -> _Message:
-        receipt = decode_receipt(token)
-        if receipt is None:
-            raise InvalidParameter(f"message receipt '{token}' is malformed; pass a receipt returned by GetMessages")
-        message = self._main.get(receipt.message_id)
-        if message is None or message.nonce != receipt.nonce or message.delivery_count == 0:
-            raise NotAuthorizedOrNotFound(
-                f"message receipt '{token}' does not match a message: it was deleted, expired, moved to the "
-                "dead-letter queue, or redelivered with a newer receipt"
-            )
-        return message
-
-    def _delivery(self, message: _Message) -> Delivery:
-        return Delivery(
-            message_id=message.message_id,
-            content=message.content,
-            receipt=Receipt(message.message_id, message.nonce).encode(),
-            delivery_count=message.delivery_count,
-            visible_after=message.visible_at,
-            expire_after=message.expire_at,
-            created_at=message.created_at,
-            channel_id=message.channel_id,
-            custom_properties=message.custom_properties,
+def _by_receipt(main: Mapping[int, QueuedMessage], token: str) -> QueuedMessage:
+    receipt = decode_receipt(token)
+    if receipt is None:
+        raise InvalidParameter(f"message receipt '{token}' is malformed; pass a receipt returned by GetMessages")
+    message = main.get(receipt.message_id)
+    if message is None or message.nonce != receipt.nonce or message.delivery_count == 0:
+        raise NotAuthorizedOrNotFound(
+            f"message receipt '{token}' does not match a message: it was deleted, expired, moved to the "
+            "dead-letter queue, or redelivered with a newer receipt"
         )
-
-    def _count(self, message: _Message) -> None:
-        tally = self._tallies.setdefault((message.in_dlq, message.channel_id), _Tally())
-        if message.in_flight:
-            tally.in_flight += 1
-        else:
-            tally.visible += 1
-        tally.size += message.size
-
-    def _uncount(self, message: _Message) -> None:
-        key = (message.in_dlq, message.channel_id)
-        tally = self._tallies[key]
-        if message.in_flight:
-            tally.in_flight -= 1
-        else:
-            tally.visible -= 1
-        tally.size -= message.size
-        if tally.empty():
-            del self._tallies[key]
+    return message
 
 
 def _random_nonces() -> Callable[[], int]:

@@ -7,7 +7,7 @@ so unit tests trim by retention without sleeping.
 
 Partitioning: a message with a key goes to ``int(sha256(key)[:8]) mod partitions``, so equal keys always share a
 partition and tests can compute the expected partition of any key with ``partition_for_key``. OCI generates a key
-for a message without one; the emulator places such messages round-robin instead (see ``StreamStore``).
+for a message without one; the emulator places such messages round-robin instead (see ``stream_logs``).
 """
 
 from __future__ import annotations

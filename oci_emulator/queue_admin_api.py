@@ -13,8 +13,9 @@ from dataclasses import replace
 
 from . import queue_render as render
 from .errors import InvalidParameter, NotAuthorizedOrNotFound
-from .messages import PurgeType
-from .queues import LifecycleState, QueueInfo, QueueStore, QueueUpdate
+from .message_values import PurgeType
+from .queue_values import LifecycleState, QueueInfo, QueueUpdate
+from .queues import QueueStore
 from .routing import ApiRequest, ApiResponse, Route
 from .settings import (
     CHANNEL_CONSUMPTION_LIMIT,
@@ -25,6 +26,7 @@ from .settings import (
     VISIBILITY_IN_SECONDS,
     IntRange,
     QueueLimits,
+    QueueSettings,
 )
 from .wire import FieldReader, or_default, paginate, query_int, query_str, read_queue_settings
 
@@ -123,26 +125,7 @@ class QueueAdminApi:
         fields = FieldReader(request.json_body(), "")
         current = self._store.get_queue(queue_id).settings
         display_name = fields.string("displayName", length=DISPLAY_NAME_LENGTH)
-        settings = replace(
-            current,
-            visibility_in_seconds=or_default(
-                fields.integer("visibilityInSeconds", bounds=VISIBILITY_IN_SECONDS), current.visibility_in_seconds
-            ),
-            timeout_in_seconds=or_default(
-                fields.integer("timeoutInSeconds", bounds=TIMEOUT_IN_SECONDS), current.timeout_in_seconds
-            ),
-            dead_letter_queue_delivery_count=or_default(
-                fields.integer("deadLetterQueueDeliveryCount", bounds=DEAD_LETTER_QUEUE_DELIVERY_COUNT),
-                current.dead_letter_queue_delivery_count,
-            ),
-            channel_consumption_limit=or_default(
-                fields.integer("channelConsumptionLimit", bounds=CHANNEL_CONSUMPTION_LIMIT),
-                current.channel_consumption_limit,
-            ),
-            custom_encryption_key_id=or_default(
-                fields.string("customEncryptionKeyId"), current.custom_encryption_key_id
-            ),
-        )
+        settings = _updated_settings(fields, current)
         freeform_tags = fields.string_map("freeformTags")
         defined_tags = fields.nested_map("definedTags")
         if fields.array("capabilities"):
@@ -192,3 +175,25 @@ def _accepted(work_request_id: str) -> ApiResponse:
 
 def _next_page(token: str | None) -> dict[str, str]:
     return {} if token is None else {"opc-next-page": token}
+
+
+def _updated_settings(fields: FieldReader, current: QueueSettings) -> QueueSettings:
+    """UpdateQueue's settings: each setting the request names replaces the current value, the others stay."""
+    return replace(
+        current,
+        visibility_in_seconds=or_default(
+            fields.integer("visibilityInSeconds", bounds=VISIBILITY_IN_SECONDS), current.visibility_in_seconds
+        ),
+        timeout_in_seconds=or_default(
+            fields.integer("timeoutInSeconds", bounds=TIMEOUT_IN_SECONDS), current.timeout_in_seconds
+        ),
+        dead_letter_queue_delivery_count=or_default(
+            fields.integer("deadLetterQueueDeliveryCount", bounds=DEAD_LETTER_QUEUE_DELIVERY_COUNT),
+            current.dead_letter_queue_delivery_count,
+        ),
+        channel_consumption_limit=or_default(
+            fields.integer("channelConsumptionLimit", bounds=CHANNEL_CONSUMPTION_LIMIT),
+            current.channel_consumption_limit,
+        ),
+        custom_encryption_key_id=or_default(fields.string("customEncryptionKeyId"), current.custom_encryption_key_id),
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import queue_render as render
 from .errors import ApiError, InvalidParameter
-from .messages import NewMessage
+from .message_values import NewMessage
 from .queues import QueueStore
 from .routing import ApiRequest, ApiResponse, JsonObject, Route
 from .settings import CHANNEL_ID_LENGTH, TIMEOUT_IN_SECONDS, VISIBILITY_IN_SECONDS, IntRange, QueueLimits
@@ -58,7 +58,7 @@ class QueueDataApi:
                     f"messages must hold 1 to {self._limits.max_messages_per_put} entries, got {len(entries)}"
                 )
             for index, entry in enumerate(entries):
-                parsed = self._new_message(fields, entry, f"messages[{index}]")
+                parsed = _new_message(fields, entry, f"messages[{index}]", max_bytes=self._limits.max_message_bytes)
                 if parsed is not None:
                     new_messages.append(parsed)
         fields.finish()
@@ -152,29 +152,6 @@ class QueueDataApi:
 
     # ------------------------------------------------------------------------------------------- helpers
 
-    def _new_message(self, fields: FieldReader, entry: Any, where: str) -> NewMessage | None:
-        reader = fields.child(entry, where)
-        if reader is None:
-            return None
-        content = reader.string("content", required=True)
-        if content is not None:
-            size = len(content.encode("utf-8"))
-            if not 1 <= size <= self._limits.max_message_bytes:
-                reader.problem(
-                    f"{where}.content must be 1 to {self._limits.max_message_bytes} bytes (UTF-8), got {size}"
-                )
-        channel_id: str | None = None
-        properties: dict[str, str] = {}
-        metadata = entry.get("metadata")
-        if metadata is not None:
-            meta = reader.child(metadata, f"{where}.metadata")
-            if meta is not None:
-                channel_id = meta.string("channelId", required=True, length=CHANNEL_ID_LENGTH)
-                properties = meta.string_map("customProperties") or {}
-        if content is None:
-            return None
-        return NewMessage(content=content, channel_id=channel_id, custom_properties=properties)
-
     def _batch(self, fields: FieldReader) -> list[Any]:
         entries = fields.array("entries", required=True)
         if entries is None:
@@ -182,6 +159,28 @@ class QueueDataApi:
         if not 1 <= len(entries) <= self._limits.max_batch_entries:
             fields.problem(f"entries must hold 1 to {self._limits.max_batch_entries} entries, got {len(entries)}")
         return entries
+
+
+def _new_message(fields: FieldReader, entry: Any, where: str, *, max_bytes: int) -> NewMessage | None:
+    reader = fields.child(entry, where)
+    if reader is None:
+        return None
+    content = reader.string("content", required=True)
+    if content is not None:
+        size = len(content.encode("utf-8"))
+        if not 1 <= size <= max_bytes:
+            reader.problem(f"{where}.content must be 1 to {max_bytes} bytes (UTF-8), got {size}")
+    channel_id: str | None = None
+    properties: dict[str, str] = {}
+    metadata = entry.get("metadata")
+    if metadata is not None:
+        meta = reader.child(metadata, f"{where}.metadata")
+        if meta is not None:
+            channel_id = meta.string("channelId", required=True, length=CHANNEL_ID_LENGTH)
+            properties = meta.string_map("customProperties") or {}
+    if content is None:
+        return None
+    return NewMessage(content=content, channel_id=channel_id, custom_properties=properties)
 
 
 def _refuse_consumer_groups(request: ApiRequest) -> None:

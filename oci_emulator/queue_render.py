@@ -1,7 +1,7 @@
 """Render Queue API values as the camelCase JSON the OCI SDK models expect.
 
-Kept apart from the handlers so the admin and data-plane modules, the tests and a future Streaming module share one
-rendering of times and one shape per model (``oci.queue.models`` attribute maps).
+Kept apart from the handlers so the admin and data-plane modules and the tests share one rendering of times and one
+shape per model (``oci.queue.models`` attribute maps); ``stream_render`` does the same for Streaming.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from .messages import Delivery, QueueStats, Stats
-from .queues import QueueInfo, WorkRequestInfo
+from .message_values import Delivery, QueueStats, Stats
+from .queue_values import QueueInfo, WorkRequestInfo
 from .routing import JsonObject
 from .wire import rfc3339
 

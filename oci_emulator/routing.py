@@ -1,6 +1,7 @@
 """Transport-neutral request/response values and a path-template router.
 
-Each emulated OCI service (Queue now, Streaming later) contributes a list of ``Route`` objects from its own module;
+Each emulated OCI API (Queue admin and data, Streaming admin and data) contributes a list of ``Route`` objects from its
+own module (``queue_admin_api``, ``queue_data_api``, ``stream_admin_api``, ``stream_data_api``; ``wiring`` joins them);
 the router only matches ``METHOD /path/{param}`` templates and names the OCI operation, which is what counters, fault
 injection and signature policy key on. Handlers receive an ``ApiRequest`` and return an ``ApiResponse``, so they can
 be exercised without sockets.

@@ -1,7 +1,7 @@
 """Seed files: queues and streams (and their messages) that exist as soon as the emulator starts.
 
-Demo scripts, benchmarks and the kind-based end-to-end setup need queues and streams with known OCIDs before any
-client runs, so ``--seed FILE`` reads a JSON document and creates them directly (ACTIVE at once). Format::
+Demo scripts and benchmarks need queues and streams with known OCIDs before any client runs, so ``--seed FILE``
+reads a JSON document and ``provisioning`` creates them directly (ACTIVE at once). Format::
 
     {"queues": [{"displayName": "orders",
                  "id": "ocid1.queue.oc1.iad.orders",          # optional fixed OCID
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ApiError
-from .messages import NewMessage
+from .message_values import NewMessage
 from .settings import (
     CHANNEL_ID_LENGTH,
     DISPLAY_NAME_LENGTH,
@@ -37,7 +37,7 @@ from .settings import (
     QueueSettings,
 )
 from .stream_settings import RETENTION_IN_HOURS, STREAM_NAME_LENGTH, StreamLimits
-from .streams import NewStreamMessage
+from .stream_values import NewStreamMessage
 from .wire import FieldReader, or_default, read_queue_settings
 
 _QUEUE_ID = re.compile(r"^ocid1\.queue\.[A-Za-z0-9._-]+$")

@@ -17,7 +17,8 @@ from . import stream_render as render
 from .errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound
 from .routing import ApiRequest, ApiResponse, Route
 from .stream_settings import DEFAULT_LIST_LIMIT, LIST_LIMIT, RETENTION_IN_HOURS, STREAM_NAME_LENGTH, StreamLimits
-from .streams import StreamInfo, StreamState, StreamStore
+from .stream_values import StreamInfo, StreamState
+from .streams import StreamStore
 from .wire import FieldReader, or_default, paginate, query_int, query_str
 
 BASE = render.API_BASE

@@ -1,7 +1,7 @@
 """The Streaming data plane (``StreamClient``) over REST: messages, cursors and consumer groups.
 
 Served under the same base URL as the control plane, which GetStream advertises as ``messagesEndpoint``. Semantics
-live in ``streams``; this module validates the wire format and renders results:
+live in ``streams`` and its collaborators; this module validates the wire format and renders results:
 
 - PutMessages is the one POST the SDK signs without body headers (``enforce_content_headers=False``), so its route
   relaxes the signature check to ``date (request-target) host``. Keys and values are base64. A malformed request
@@ -25,7 +25,8 @@ from . import stream_render as render
 from .errors import MissingParameter
 from .routing import ApiRequest, ApiResponse, Route
 from .stream_settings import CURSOR_LENGTH, GROUP_NAME_LENGTH, INSTANCE_NAME_LENGTH, TIMEOUT_IN_MS, StreamLimits
-from .streams import GROUP_CURSOR_TYPES, CursorType, NewStreamMessage, StreamStore
+from .stream_values import GROUP_CURSOR_TYPES, CursorType, NewStreamMessage
+from .streams import StreamStore
 from .wire import FieldReader, query_int, query_str
 
 BASE = render.API_BASE

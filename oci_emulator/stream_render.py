@@ -13,7 +13,7 @@ from datetime import datetime
 
 from .errors import ApiError
 from .routing import JsonObject
-from .streams import Appended, GroupInfo, StreamInfo, StreamMessage
+from .stream_values import Appended, GroupInfo, StreamInfo, StreamMessage
 from .wire import rfc3339
 
 WallTime = Callable[[float], datetime]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from oci_emulator import Emulator
 from scaler._proto import externalscaler_pb2 as pb
 from scaler.settings import OciSettings
 from tests.conftest import stub_for
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu
 
 
 @pytest.fixture

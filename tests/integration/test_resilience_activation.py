@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,6 @@ from tests.conftest import stub_for
 REFRESH = 0.5
 BOUND = REFRESH + 2.0
 """Generous on a shared 2-core machine; bench_activation.py measures the real p50/p95."""
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu
 
 
 async def test_first_message_pushes_exactly_one_true(

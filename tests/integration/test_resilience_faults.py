@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +45,6 @@ class Answer:
     method: str
     code: str
     value: float | None
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu
 
 
 class Backlogs:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,6 @@ from tests.conftest import stub_for
 TTL = 1.0
 WINDOW = 3.0
 QUEUES, STREAMS, PARTITIONS, OBJECTS = 10, 2, 2, 240
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu
 
 
 def fleet(queue_ids: list[str], stream_ids: list[str]) -> list[tuple[pb.ScaledObjectRef, float]]:

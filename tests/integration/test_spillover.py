@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +67,6 @@ def deployment(name: str, ready: int, *, virtual: bool) -> dict[str, Any]:
         },
         "status": {"replicas": ready, "readyReplicas": ready, "availableReplicas": ready},
     }
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu
 
 
 def so_ref(name: str, queue_id: str, tier: str, max_replicas: int, **extra: str) -> pb.ScaledObjectRef:

@@ -10,7 +10,6 @@ import asyncio
 import base64
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,16 @@ from oci_emulator import Emulator
 from scaler._proto import externalscaler_pb2 as pb
 from scaler.settings import OciSettings
 from tests.conftest import stub_for
+from tests.integration.conftest import StartEmulator
 
 GROUP = "billing"
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
+def emulator(start_emulator: StartEmulator) -> Emulator:
     # OCI's 5 GET/s per partition throttle is off here: these tests drive consumers as fast as they can. The
     # scaler's behaviour under 429s is tested with injected faults below.
-    with Emulator(host="127.0.0.1", port=0, stream_throttle=False) as emu:
-        yield emu
+    return start_emulator(stream_throttle=False)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures: an in-process emulator on 127.0.0.1:0 and real OCI SDK clients pointed at it."""
+"""Fixtures of the emulator tests: the shared emulator on a ManualClock, and real OCI SDK clients pointed at it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import oci
 import pytest
 
-from oci_emulator import ApiKey, Emulator, ManualClock
+from oci_emulator import Emulator, ManualClock
+from tests.integration.conftest import StartEmulator
 
 QUIET = {
     "retry_strategy": oci.retry.NoneRetryStrategy(),
@@ -28,31 +29,23 @@ class Clients:
         self.data.base_client.session.close()
 
 
+MakeClients = Callable[[dict[str, Any], str], Clients]
+
+
 def clients_for(config: dict[str, Any], url: str) -> Clients:
     admin = oci.queue.QueueAdminClient(config, service_endpoint=url, **QUIET)
     data = oci.queue.QueueClient(config, service_endpoint=url, timeout=(3, 40), **QUIET)
     return Clients(admin=admin, data=data, composite=oci.queue.QueueAdminClientCompositeOperations(admin))
 
 
-@pytest.fixture(scope="session")
-def emulator_api_key() -> ApiKey:
-    """One generated key for the session: RSA generation is the slowest part of starting an emulator."""
-    return ApiKey.generate()
+@pytest.fixture
+def emulator(start_emulator: StartEmulator, clock: ManualClock) -> Emulator:
+    """Emulator tests step service time themselves: here the shared fixture runs on the test's ManualClock."""
+    return start_emulator(clock=clock)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emulator(emulator_api_key: ApiKey, clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0, clock=clock, api_key=emulator_api_key) as emu:
-        yield emu
-
-
-@pytest.fixture
-def make_clients() -> Iterator[Callable[[dict[str, Any], str], Clients]]:
+def make_clients() -> Iterator[MakeClients]:
     """Build SDK clients for any config/endpoint; their connection pools are closed after the test."""
     made: list[Clients] = []
 
@@ -66,5 +59,5 @@ def make_clients() -> Iterator[Callable[[dict[str, Any], str], Clients]]:
 
 
 @pytest.fixture
-def clients(emulator: Emulator, make_clients: Callable[[dict[str, Any], str], Clients]) -> Clients:
+def clients(emulator: Emulator, make_clients: MakeClients) -> Clients:
     return make_clients(emulator.oci_config, emulator.url)

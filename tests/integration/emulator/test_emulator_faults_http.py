@@ -5,18 +5,21 @@ from __future__ import annotations
 import http.client
 import json
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import oci
 import pytest
 
 from oci_emulator import Emulator
+from tests.integration.emulator.conftest import Clients
 
 GET_STATS = frozenset({"GetStats"})
 
 
-def control(emulator: Emulator, method: str, path: str, document: object | None = None) -> tuple[int, object]:
+def control(emulator: Emulator, method: str, path: str, document: object | None = None) -> tuple[int, Any]:
     url = urlsplit(emulator.url)
+    assert url.hostname is not None
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
     try:
         body = None if document is None else json.dumps(document).encode()
@@ -29,7 +32,9 @@ def control(emulator: Emulator, method: str, path: str, document: object | None 
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, "TooManyRequests"), (500, "InternalServerError")])
-def test_injected_status_for_get_stats_only_then_success(emulator: Emulator, clients, status: int, code: str) -> None:
+def test_injected_status_for_get_stats_only_then_success(
+    emulator: Emulator, clients: Clients, status: int, code: str
+) -> None:
     queue_id = emulator.create_queue("faulty")
     emulator.faults.inject(status, operations=GET_STATS, count=2)
 
@@ -44,7 +49,7 @@ def test_injected_status_for_get_stats_only_then_success(emulator: Emulator, cli
     assert emulator.counters.snapshot() == {"GetStats": 3, "GetQueue": 1}
 
 
-def test_injected_fault_never_half_applies(emulator: Emulator, clients) -> None:
+def test_injected_fault_never_half_applies(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("atomic")
     emulator.faults.inject(503, operations=frozenset({"PutMessages"}), count=1)
     details = oci.queue.models.PutMessagesDetails(messages=[oci.queue.models.PutMessagesDetailsEntry(content="x")])
@@ -56,7 +61,7 @@ def test_injected_fault_never_half_applies(emulator: Emulator, clients) -> None:
     assert clients.data.get_stats(queue_id).data.queue.visible_messages == 0
 
 
-def test_latency(emulator: Emulator, clients) -> None:
+def test_latency(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("slow")
     emulator.faults.inject(latency_seconds=0.3, operations=GET_STATS, count=1)
 
@@ -71,7 +76,7 @@ def test_latency(emulator: Emulator, clients) -> None:
     assert fast < 0.25
 
 
-def test_reset_connection_gives_no_response(emulator: Emulator, clients) -> None:
+def test_reset_connection_gives_no_response(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("reset")
     emulator.faults.inject(reset_connection=True, operations=GET_STATS, count=1)
 
@@ -80,7 +85,7 @@ def test_reset_connection_gives_no_response(emulator: Emulator, clients) -> None
     assert clients.data.get_stats(queue_id).status == 200
 
 
-def test_control_endpoints(emulator: Emulator, clients) -> None:
+def test_control_endpoints(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("remote")
 
     assert control(emulator, "GET", "/_emulator/health") == (200, {"status": "ok"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import oci
@@ -12,12 +13,14 @@ from oci._vendor import requests
 from oci.signer import Signer
 
 from oci_emulator import ApiKey, Emulator
+from tests.integration.emulator.conftest import MakeClients
 
 
 def raw_request(
     emulator: Emulator, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], dict]:
+) -> tuple[int, dict[str, str], dict[str, Any]]:
     url = urlsplit(emulator.url)
+    assert url.hostname is not None
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -28,7 +31,7 @@ def raw_request(
         connection.close()
 
 
-def test_same_key_id_signed_with_another_key_is_401(emulator: Emulator, make_clients) -> None:
+def test_same_key_id_signed_with_another_key_is_401(emulator: Emulator, make_clients: MakeClients) -> None:
     impostor = ApiKey.generate()
     config = dict(emulator.oci_config, key_content=impostor.private_key_pem)
     clients = make_clients(config, emulator.url)
@@ -42,7 +45,7 @@ def test_same_key_id_signed_with_another_key_is_401(emulator: Emulator, make_cli
     assert emulator.counters.get("GetStats") == 1
 
 
-def test_unknown_identity_is_401(emulator: Emulator, make_clients) -> None:
+def test_unknown_identity_is_401(emulator: Emulator, make_clients: MakeClients) -> None:
     clients = make_clients(ApiKey.generate().sdk_config(), emulator.url)
 
     with pytest.raises(oci.exceptions.ServiceError) as error:

@@ -7,13 +7,14 @@ import pytest
 from oci.queue.models import CreateQueueDetails, PurgeQueueDetails, UpdateQueueDetails
 
 from oci_emulator import ApiKey, Emulator
+from tests.integration.emulator.conftest import Clients, MakeClients
 
 
 def create_details(emulator: Emulator, name: str, **extra: object) -> CreateQueueDetails:
     return CreateQueueDetails(display_name=name, compartment_id=emulator.compartment_id, **extra)
 
 
-def test_create_and_wait_for_state_then_get_and_list(emulator_api_key: ApiKey, make_clients) -> None:
+def test_create_and_wait_for_state_then_get_and_list(emulator_api_key: ApiKey, make_clients: MakeClients) -> None:
     with Emulator(create_delay_seconds=0.3, api_key=emulator_api_key) as emulator:
         clients = make_clients(emulator.oci_config, emulator.url)
         details = create_details(emulator, "orders", visibility_in_seconds=45, dead_letter_queue_delivery_count=3)
@@ -37,7 +38,9 @@ def test_create_and_wait_for_state_then_get_and_list(emulator_api_key: ApiKey, m
         assert [summary.id for summary in listed.items] == [queue_id]
 
 
-def test_queue_is_creating_before_its_work_request_succeeds(emulator_api_key: ApiKey, make_clients) -> None:
+def test_queue_is_creating_before_its_work_request_succeeds(
+    emulator_api_key: ApiKey, make_clients: MakeClients
+) -> None:
     with Emulator(create_delay_seconds=30, api_key=emulator_api_key) as emulator:
         clients = make_clients(emulator.oci_config, emulator.url)
         response = clients.admin.create_queue(create_details(emulator, "slow"))
@@ -53,7 +56,7 @@ def test_queue_is_creating_before_its_work_request_succeeds(emulator_api_key: Ap
         assert (error.value.status, error.value.code) == (409, "IncorrectState")
 
 
-def test_list_queues_pages_with_opc_next_page(emulator: Emulator, clients) -> None:
+def test_list_queues_pages_with_opc_next_page(emulator: Emulator, clients: Clients) -> None:
     for name in ("c", "a", "b"):
         emulator.create_queue(name)
 
@@ -67,7 +70,7 @@ def test_list_queues_pages_with_opc_next_page(emulator: Emulator, clients) -> No
     assert [item.display_name for item in everything.data] == ["a", "b", "c"]
 
 
-def test_update_purge_and_delete(emulator: Emulator, clients) -> None:
+def test_update_purge_and_delete(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("work")
 
     clients.admin.update_queue(queue_id, UpdateQueueDetails(display_name="renamed", visibility_in_seconds=7))
@@ -86,7 +89,7 @@ def test_update_purge_and_delete(emulator: Emulator, clients) -> None:
     assert clients.admin.list_queues(compartment_id=emulator.compartment_id).data.items == []
 
 
-def test_unknown_queue_is_404(clients) -> None:
+def test_unknown_queue_is_404(clients: Clients) -> None:
     with pytest.raises(oci.exceptions.ServiceError) as error:
         clients.admin.get_queue("ocid1.queue.oc1.iad.doesnotexist")
 
@@ -94,7 +97,7 @@ def test_unknown_queue_is_404(clients) -> None:
     assert error.value.request_id
 
 
-def test_invalid_create_reports_every_problem(emulator: Emulator, clients) -> None:
+def test_invalid_create_reports_every_problem(emulator: Emulator, clients: Clients) -> None:
     details = create_details(emulator, "x" * 300, retention_in_seconds=1, timeout_in_seconds=31)
 
     with pytest.raises(oci.exceptions.ServiceError) as error:
@@ -105,7 +108,7 @@ def test_invalid_create_reports_every_problem(emulator: Emulator, clients) -> No
         assert fragment in error.value.message
 
 
-def test_unknown_compartment_is_404(clients) -> None:
+def test_unknown_compartment_is_404(clients: Clients) -> None:
     details = CreateQueueDetails(display_name="x", compartment_id="ocid1.compartment.oc1..elsewhere")
 
     with pytest.raises(oci.exceptions.ServiceError) as error:

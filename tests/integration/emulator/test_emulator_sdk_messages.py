@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import oci
 import pytest
@@ -20,6 +22,7 @@ from oci.queue.models import (
 )
 
 from oci_emulator import Emulator, ManualClock
+from tests.integration.emulator.conftest import Clients, MakeClients
 
 
 def entry(content: str, channel: str | None = None, **properties: str) -> PutMessagesDetailsEntry:
@@ -27,17 +30,17 @@ def entry(content: str, channel: str | None = None, **properties: str) -> PutMes
     return PutMessagesDetailsEntry(content=content, metadata=metadata)
 
 
-def put(clients, queue_id: str, *entries: PutMessagesDetailsEntry):
+def put(clients: Clients, queue_id: str, *entries: PutMessagesDetailsEntry) -> Any:
     return clients.data.put_messages(queue_id, PutMessagesDetails(messages=list(entries))).data
 
 
-def error_of(call, *args, **kwargs) -> oci.exceptions.ServiceError:
+def error_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> oci.exceptions.ServiceError:
     with pytest.raises(oci.exceptions.ServiceError) as error:
         call(*args, **kwargs)
     return error.value
 
 
-def test_put_then_stats_in_total_and_per_channel(emulator: Emulator, clients) -> None:
+def test_put_then_stats_in_total_and_per_channel(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("stats")
 
     stored = put(clients, queue_id, entry("a"), entry("bb", "tenant a/1"), entry("ccc", "tenant a/1"), entry("d", "t2"))
@@ -55,7 +58,7 @@ def test_put_then_stats_in_total_and_per_channel(emulator: Emulator, clients) ->
     assert clients.data.list_channels(queue_id, limit=1, page=page.next_page).data.items == ["tenant a/1"]
 
 
-def test_get_messages_shape_and_channel_filter(emulator: Emulator, clients) -> None:
+def test_get_messages_shape_and_channel_filter(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("shape")
     put(clients, queue_id, entry("plain"), entry("tagged", "c1", region="iad"))
 
@@ -69,7 +72,9 @@ def test_get_messages_shape_and_channel_filter(emulator: Emulator, clients) -> N
     assert "=" not in message.receipt
 
 
-def test_long_poll_returns_when_a_message_arrives(emulator: Emulator, clients, make_clients) -> None:
+def test_long_poll_returns_when_a_message_arrives(
+    emulator: Emulator, clients: Clients, make_clients: MakeClients
+) -> None:
     queue_id = emulator.create_queue("poll")
     producer_clients = make_clients(emulator.oci_config, emulator.url)
     producer = threading.Timer(0.3, lambda: put(producer_clients, queue_id, entry("late")))
@@ -84,7 +89,9 @@ def test_long_poll_returns_when_a_message_arrives(emulator: Emulator, clients, m
     assert 0.2 < time.monotonic() - started < 5
 
 
-def test_visibility_timeout_in_flight_then_visible_again(emulator: Emulator, clients, clock: ManualClock) -> None:
+def test_visibility_timeout_in_flight_then_visible_again(
+    emulator: Emulator, clients: Clients, clock: ManualClock
+) -> None:
     queue_id = emulator.create_queue("visibility", visibility_in_seconds=30)
     put(clients, queue_id, entry("a"))
 
@@ -103,7 +110,7 @@ def test_visibility_timeout_in_flight_then_visible_again(emulator: Emulator, cli
     assert (stale.status, stale.code) == (404, "NotAuthorizedOrNotFound")
 
 
-def test_update_and_delete_single_and_batch(emulator: Emulator, clients, clock: ManualClock) -> None:
+def test_update_and_delete_single_and_batch(emulator: Emulator, clients: Clients, clock: ManualClock) -> None:
     queue_id = emulator.create_queue("batch", visibility_in_seconds=10)
     put(clients, queue_id, entry("a"), entry("b"), entry("c"))
     received = clients.data.get_messages(queue_id, limit=3, timeout_in_seconds=0).data.messages
@@ -140,7 +147,9 @@ def test_update_and_delete_single_and_batch(emulator: Emulator, clients, clock: 
     assert (stats.visible_messages, stats.in_flight_messages) == (1, 0)
 
 
-def test_dead_letter_queue_after_the_configured_deliveries(emulator: Emulator, clients, clock: ManualClock) -> None:
+def test_dead_letter_queue_after_the_configured_deliveries(
+    emulator: Emulator, clients: Clients, clock: ManualClock
+) -> None:
     queue_id = emulator.create_queue("dlq", visibility_in_seconds=5, dead_letter_queue_delivery_count=2)
     put(clients, queue_id, entry("poison", "c"))
 
@@ -158,7 +167,7 @@ def test_dead_letter_queue_after_the_configured_deliveries(emulator: Emulator, c
     assert clients.data.get_stats(queue_id).data.dlq.visible_messages == 0
 
 
-def test_purge_normal_keeps_nothing_visible(emulator: Emulator, clients) -> None:
+def test_purge_normal_keeps_nothing_visible(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("purge")
     put(clients, queue_id, entry("a"), entry("b", "x"))
 
@@ -168,7 +177,7 @@ def test_purge_normal_keeps_nothing_visible(emulator: Emulator, clients) -> None
     assert clients.data.list_channels(queue_id).data.items == []
 
 
-def test_request_validation_and_unknown_queue(emulator: Emulator, clients) -> None:
+def test_request_validation_and_unknown_queue(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("limits")
 
     too_many = error_of(clients.data.get_messages, queue_id, limit=33)

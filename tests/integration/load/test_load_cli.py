@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,16 @@ import pytest
 from load.messages import Envelope
 from load.runs import TimelineWriter, write_summary
 from oci_emulator import Emulator
+from tests.integration.conftest import StartEmulator
 from tests.support.kube_api import FakeKubeApi
 
 BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[tuple[Emulator, Path]]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu, emu.write_config(tmp_path / "oci" / "config")
+def emulator(start_emulator: StartEmulator, tmp_path: Path) -> tuple[Emulator, Path]:
+    emu = start_emulator()
+    return emu, emu.write_config(tmp_path / "oci" / "config")
 
 
 def burst_load(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

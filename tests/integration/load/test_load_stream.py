@@ -31,12 +31,6 @@ async def eventually(predicate: Callable[[], object], within: float) -> None:
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
-        yield emu
-
-
-@pytest.fixture
 def executor() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=12, thread_name_prefix="test-sdk") as pool:
         yield pool

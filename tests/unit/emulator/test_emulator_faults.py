@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from oci_emulator.faults import NO_FAULT, FaultDecision, FaultInjector, RequestCounters
@@ -50,7 +52,7 @@ def test_reset_connection_rule() -> None:
         ({"latency_seconds": -1}, "latency_seconds must be >= 0"),
     ],
 )
-def test_invalid_rules_are_refused(kwargs: dict, message: str) -> None:
+def test_invalid_rules_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FaultInjector(known_operations=KNOWN).inject(**kwargs)
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oci_emulator.errors import InvalidParameter, NotAuthorizedOrNotFound
+from oci_emulator.message_index import QueuedMessage
 from oci_emulator.messages import MessageStore, NewMessage, PurgeType, QueueStats, Stats
 from oci_emulator.receipts import Receipt, decode_receipt
 from oci_emulator.settings import QueueSettings
 
 
-def store(**settings: int) -> MessageStore:
+def store(**settings: Any) -> MessageStore:
     return MessageStore(QueueSettings(**settings))
 
 
@@ -201,7 +203,7 @@ _OPERATIONS = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(operations=_OPERATIONS, dlq=st.sampled_from([0, 2]))
-def test_tallies_always_agree_with_a_brute_force_count(operations, dlq) -> None:
+def test_tallies_always_agree_with_a_brute_force_count(operations: list[tuple[str, Any, int]], dlq: int) -> None:
     messages = store(retention_in_seconds=20, dead_letter_queue_delivery_count=dlq)
     receipts: list[str] = []
     now = 0.0
@@ -226,9 +228,9 @@ def test_tallies_always_agree_with_a_brute_force_count(operations, dlq) -> None:
 def _brute_force(messages: MessageStore, now: float) -> QueueStats:
     """Recount from the raw records (white-box: reads the store's private maps)."""
     main = list(messages._main.values())
-    dlq = list(messages._dlq.values())
+    dlq = list(messages._dead.messages.values())
 
-    def count(items) -> Stats:
+    def count(items: list[QueuedMessage]) -> Stats:
         return Stats(
             visible_messages=sum(1 for m in items if not m.in_flight),
             in_flight_messages=sum(1 for m in items if m.in_flight),

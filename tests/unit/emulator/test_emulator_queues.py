@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from oci_emulator.settings import QueueSettings
 COMPARTMENT = "ocid1.compartment.oc1..test"
 
 
-def create(store: QueueStore, name: str = "q", **settings: int) -> tuple[str, str]:
+def create(store: QueueStore, name: str = "q", **settings: Any) -> tuple[str, str]:
     info, work_request_id = store.create_queue(
         display_name=name, compartment_id=COMPARTMENT, settings=QueueSettings(**settings)
     )

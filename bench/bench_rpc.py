@@ -89,7 +89,7 @@ def main() -> int:
             scaler = ScalerProcess(path, emulator)
             bare = BareProcess(path)
             try:
-                servers = {"scaler": scaler, "bare": bare}
+                servers: dict[str, ScalerProcess | BareProcess] = {"scaler": scaler, "bare": bare}
                 # The bare servicer answers a constant: check its answers' shape, not their value.
                 served = {"scaler": objects, "bare": [{**o, "expect": None} for o in objects]}
                 closed = {"mode": "closed", "concurrency": args.concurrency, "timeout": 10.0}

@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 from scaler.metadata import parse_metadata
+from scaler.values import Tier
 from tests.deploy.manifests import (
     EXAMPLES,
     PREEMPTIBLE_TAINT,
@@ -100,7 +101,7 @@ def test_spillover_members_share_one_source_and_agree_on_the_managed_cap() -> No
         for o in objects
         if o["kind"] == "ScaledObject"
     }
-    managed, virtual = members["managed"], members["virtual"]
+    managed, virtual = members[Tier.MANAGED], members[Tier.VIRTUAL]
     assert managed.group == virtual.group == "orders"
     assert managed.ref == virtual.ref, "both members must read the same queue"
     assert virtual.managed_max_replicas == managed.max_replicas

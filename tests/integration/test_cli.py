@@ -120,7 +120,7 @@ async def test_serve_answers_keda_and_stops_cleanly_on_sigterm(emulator_process:
             stream = stub_for(channel).StreamIsActive(ref)
             assert (await stream.read()).result is True
             proc.send_signal(signal.SIGTERM)
-            assert await stream.read() is grpc.aio.EOF
+            assert await stream.read() is grpc.aio.EOF  # type: ignore[attr-defined]  # grpc-stubs omit grpc.aio.EOF
         assert await asyncio.to_thread(proc.wait, 10) == 0
     finally:
         if proc.poll() is None:

@@ -222,7 +222,7 @@ async def test_throttling_serves_last_good_then_unavailable(
     assert (await metric(stub, ref))[0] == 25
     good_at = time.monotonic()
     emulator.faults.inject(429, operations=frozenset({"GetStreamMessages"}))
-    outcomes = set()
+    outcomes: set[float | str] = set()
     while time.monotonic() - good_at < staleness + 0.8:  # bounded
         try:
             outcomes.add((await metric(stub, ref))[0])

@@ -68,7 +68,7 @@ def test_cluster_state_counts_only_pods_of_watched_deployments() -> None:
     assert s.replicas == {"orders-virtual": 2, "orders-managed": 2}
     assert s.ready == {"orders-virtual": 2, "orders-managed": 1}
     assert s.virtual_nodes == {"vn-1"}
-    assert s.nodeclaims == {"c1"}
+    assert s.nodeclaims == frozenset({"c1"})
     assert s.nodeclaims_ready == 1
 
 

@@ -96,6 +96,8 @@ def kwok_pool(options: Options) -> list[Obj]:
     """
     (pool,) = [d for d in yaml.safe_load_all((DEPLOY / "karpenter" / "nodepool-managed.yaml").read_text()) if d]
     pool = copy.deepcopy(pool)
+    # its own name: deploy/'s NodePool (OCINodeClass) must stay free for the server-side dry-run of deploy/karpenter
+    pool["metadata"]["name"] += "-kwok"
     spec = pool["spec"]["template"]["spec"]
     spec["nodeClassRef"] = {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": "default"}
     spec["requirements"] = [r for r in spec["requirements"] if not r["key"].startswith("oci.oraclecloud.com/")]

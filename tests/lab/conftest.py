@@ -59,3 +59,13 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+@pytest.fixture(autouse=True)
+def _own_namespaces(lab: Lab) -> Iterator[None]:
+    """Each test's namespaces (named lab-*) go when it ends, so its pods stop holding node capacity or consumers."""
+    yield
+    namespaces = lab.get("namespaces")["items"]
+    names = [n["metadata"]["name"] for n in namespaces if n["metadata"]["name"].startswith("lab-")]
+    if names:
+        lab.kubectl("delete", "namespace", "--wait=false", *names)

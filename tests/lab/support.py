@@ -87,7 +87,7 @@ class Lab:
 
     def backlog(self, queue_id: str) -> tuple[int, int]:
         """(visible, in flight) from GetStats."""
-        stats = self.queue_client().get_stats(queue_id).data.queue_stats.queue
+        stats = self.queue_client().get_stats(queue_id).data.queue
         return int(stats.visible_messages), int(stats.in_flight_messages)
 
     def processed(self, namespace: str) -> list[int]:
@@ -183,6 +183,9 @@ class Sampler:
         self._started = time.monotonic()
 
     def __enter__(self) -> Sampler:
+        api = self._lab.api()
+        self._apis = (client.AppsV1Api(api), client.CoreV1Api(api), client.CustomObjectsApi(api))
+        self.samples.append(self._sample(*self._apis))  # a first look before anything happens, or fail here
         self._thread.start()
         return self
 
@@ -191,11 +194,9 @@ class Sampler:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        api = self._lab.api()
-        apps, core, custom = client.AppsV1Api(api), client.CoreV1Api(api), client.CustomObjectsApi(api)
         while not self._stop.wait(1.0):
             try:
-                self.samples.append(self._sample(apps, core, custom))
+                self.samples.append(self._sample(*self._apis))
             except Exception as error:  # a failed look is recorded, never fatal to the scenario
                 self.errors.append(f"{type(error).__name__}: {error}")
 
@@ -219,6 +220,12 @@ class Sampler:
         visible, in_flight = self._lab.backlog(self._queue_id)
         t = time.monotonic() - self._started
         return Sample(t, replicas, ready, pods, len(claims), nodes, visible + in_flight)
+
+    def latest(self) -> Sample:
+        """The newest sample; fails the test when sampling has stalled (so a wait never watches a frozen value)."""
+        if not self.samples or time.monotonic() - self._started - self.samples[-1].t > 5:
+            raise AssertionError(f"the sampler is not sampling; its errors: {self.errors[-3:]}")
+        return self.samples[-1]
 
     def first(self, predicate: Callable[[Sample], bool]) -> Sample | None:
         return next((s for s in self.samples if predicate(s)), None)

@@ -36,7 +36,7 @@ def test_first_message_activates_by_push_then_the_hpa_scales_out(lab: Lab) -> No
         60,
     )
     until("KEDA's StreamIsActive stream open", lambda: scaler_metric(lab, "burst_scaler_active_streams") >= 1, 60)
-    pushes_before = scaler_metric(lab, "burst_scaler_pushes_total")
+    pushes_before = scaler_metric(lab, "burst_scaler_activation_pushes_total")
 
     sent_at = time.monotonic()
     lab.put(queue_id, [0])
@@ -44,7 +44,9 @@ def test_first_message_activates_by_push_then_the_hpa_scales_out(lab: Lab) -> No
     activation = time.monotonic() - sent_at
     print(f"activation (first message -> first consumer pod Running): {activation:.1f} s")
 
-    assert scaler_metric(lab, "burst_scaler_pushes_total") > pushes_before, "the scale from zero came from a push"
+    assert scaler_metric(lab, "burst_scaler_activation_pushes_total") > pushes_before, (
+        "the scale from zero came from a push"
+    )
     # KEDA polls every 15 s (pollingInterval); the push path must beat a poll by a clear margin
     assert activation < 15
 

@@ -3,7 +3,9 @@ what it gets. Without the rule that lets it read Deployments, its reads fail wit
 permission, the spill-over split degrades to pure overflow (D − the managed member's cap), and nothing crashes.
 
 The copy of the spill-over example uses a consumer that holds each message for 10 minutes, so the backlog (visible
-plus in flight) stays where the test put it while it compares decisions.
+plus in flight) stays where the test put it while it compares decisions, and KEDA's paused-replicas annotation holds
+the managed member at 2 replicas, below its cap of 8: only then do "what ready managed pods cannot serve" (D − 2)
+and pure overflow (D − 8) differ.
 """
 
 from __future__ import annotations
@@ -28,9 +30,14 @@ BACKLOG = 400
 TARGET = 20
 
 
+MANAGED_HELD = 2
+
+
 def _hold_messages(obj: dict[str, Any]) -> None:
     if obj["kind"] == "ConfigMap":
         obj["data"]["BURST_LOAD_WORK"] = "heavy=600,light=600"
+    if obj["kind"] == "ScaledObject" and obj["metadata"]["name"] == "orders-managed":
+        obj["metadata"].setdefault("annotations", {})["autoscaling.keda.sh/paused-replicas"] = str(MANAGED_HELD)
 
 
 async def _virtual_replicas(lab: Lab, metadata: dict[str, str]) -> int:
@@ -58,14 +65,14 @@ def test_without_the_deployments_rule_reads_fail_loudly_and_the_split_degrades(l
     need = BACKLOG // TARGET  # D: the group's total need
     managed_cap = int(metadata["managedMaxReplicas"])
     until(
-        "managed tier settled",
-        lambda: lab.get("deployment", "orders-managed", "-n", NAMESPACE)["status"].get("readyReplicas", 0) >= 1,
+        "managed tier held at its paused replicas",
+        lambda: lab.get("deployment", "orders-managed", "-n", NAMESPACE)["status"].get("readyReplicas") == MANAGED_HELD,
         120,
     )
-
-    ready = int(lab.get("deployment", "orders-managed", "-n", NAMESPACE)["status"].get("readyReplicas", 0))
-    with_rbac = asyncio.run(_virtual_replicas(lab, metadata))
-    assert with_rbac <= need - ready, "with API access the virtual tier covers only what ready managed pods cannot"
+    with_rbac = need - MANAGED_HELD  # the virtual tier covers only what ready managed pods cannot
+    until(
+        "the split counting ready managed pods", lambda: asyncio.run(_virtual_replicas(lab, metadata)) == with_rbac, 60
+    )
 
     role = next(o for o in kubectl.render(objects.DEPLOY / "base") if o["kind"] == "ClusterRole")
     narrowed = {**role, "rules": [r for r in role["rules"] if "deployments" not in r["resources"]]}

@@ -35,22 +35,20 @@ def test_restart_mid_burst_holds_replicas_and_keda_reconnects(lab: Lab) -> None:
 
     with Sampler(lab, NAMESPACE, [CONSUMER], queue_id) as sampler:
         lab.put(queue_id, range(MESSAGES), cls="heavy")
-        until(
-            "the burst scaled out", lambda: bool(sampler.samples) and sampler.samples[-1].replicas[CONSUMER] >= 8, 120
-        )
-        before = sampler.samples[-1].replicas[CONSUMER]
+        until("the burst scaled out", lambda: sampler.latest().replicas[CONSUMER] >= 8, 120)
+        before = sampler.latest().replicas[CONSUMER]
         streams_before = scaler_metric(lab, "burst_scaler_active_streams")
         assert streams_before >= 1
 
         up.stop_scaler()
-        stopped_at = sampler.samples[-1].t
+        stopped_at = sampler.latest().t
         time.sleep(30)  # two HPA syncs and two KEDA polls with nothing to answer them
         up.start_scaler()
-        restarted_at = sampler.samples[-1].t
+        restarted_at = sampler.latest().t
         waited = until("KEDA's push stream back", lambda: scaler_metric(lab, "burst_scaler_active_streams") >= 1, 120)
         print(f"KEDA reopened StreamIsActive {waited:.1f} s after the scaler came back")
-        until("backlog drained", lambda: sampler.samples[-1].backlog == 0, 300)
-        until("scaled to zero after the cooldown", lambda: sampler.samples[-1].replicas[CONSUMER] == 0, 240)
+        until("backlog drained", lambda: sampler.latest().backlog == 0, 300)
+        until("scaled to zero after the cooldown", lambda: sampler.latest().replicas[CONSUMER] == 0, 240)
 
     outage = [s for s in sampler.samples if stopped_at <= s.t <= restarted_at]
     assert outage, sampler.table()

@@ -46,10 +46,10 @@ def test_burst_spills_to_virtual_nodes_while_karpenter_adds_managed_nodes(lab: L
 
     with Sampler(lab, NAMESPACE, [MANAGED, VIRTUAL], queue_id) as sampler:
         lab.put(queue_id, range(MESSAGES), cls="heavy")
-        until("backlog drained", lambda: bool(sampler.samples) and sampler.samples[-1].backlog == 0, timeout=300)
+        until("backlog drained", lambda: sampler.latest().backlog == 0, timeout=300)
         until(
             "both tiers back at their minimum",
-            lambda: sampler.samples[-1].replicas == {MANAGED: 1, VIRTUAL: 0},
+            lambda: sampler.latest().replicas == {MANAGED: 1, VIRTUAL: 0},
             timeout=240,
         )
     timeline = sampler.table()

@@ -29,7 +29,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     configure_logging("WARNING")
     out_dir = Path(args.out) if args.out else None
-    return asyncio.run(run_demo(time_scale=args.time_scale, out_dir=out_dir, out=sys.stdout))
+    return asyncio.run(run_demo(time_scale=args.time_scale, out_dir=out_dir, out=sys.stdout, lab=args.lab))
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -78,6 +78,11 @@ def build() -> argparse.ArgumentParser:
         help="stretch (>1) or compress (<1) every duration of the story [default: %(default)s]",
     )
     demo.add_argument("--out", default=None, help="report directory [default: burst-reports/<time>-demo]")
+    demo.add_argument(
+        "--lab",
+        action="store_true",
+        help="run the story on the real-cluster lab (real KEDA, HPA, scheduler, Karpenter; starts it if needed)",
+    )
     demo.set_defaults(func=_demo)
 
     lab = sub.add_parser("lab", help="the real-cluster lab: real KEDA, HPA, scheduler and Karpenter on KWOK nodes")

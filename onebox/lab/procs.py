@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,17 +27,20 @@ def _start_ticks(pid: int) -> int:
 
 
 def spawn(name: str, command: Sequence[str], *, logs: Path, env: Mapping[str, str] | None = None) -> Proc:
+    """Start ``command`` in a session of its own, output to ``<logs>/<name>.log``, stdin from /dev/null.
+
+    posix_spawn rather than subprocess.Popen: the process outlives this one (and its Popen object, which would
+    warn that a child is still running), and `down` finds it again through the record, not through a handle.
+    """
     log = logs / f"{name}.log"
-    with log.open("ab") as out:
-        child = subprocess.Popen(
-            list(command),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-        )
-    return Proc(name=name, pid=child.pid, start_ticks=_start_ticks(child.pid), log=str(log))
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    environment = dict(env) if env is not None else dict(os.environ)
+    pid = os.posix_spawnp(command[0], list(command), environment, file_actions=actions, setsid=True)
+    return Proc(name=name, pid=pid, start_ticks=_start_ticks(pid), log=str(log))
 
 
 def alive(proc: Proc) -> bool:

@@ -46,6 +46,7 @@ def test_burst_spills_to_virtual_nodes_while_karpenter_adds_managed_nodes(lab: L
 
     with Sampler(lab, NAMESPACE, [MANAGED, VIRTUAL], queue_id) as sampler:
         lab.put(queue_id, range(MESSAGES), cls="heavy")
+        until("the burst seen", lambda: sampler.latest().backlog > 0, timeout=30)
         until("backlog drained", lambda: sampler.latest().backlog == 0, timeout=300)
         until(
             "both tiers back at their minimum",

@@ -3,8 +3,9 @@
 A regression test for a bug found under load: ``RefreshCache.get`` used to wait with
 ``asyncio.wait_for(asyncio.shield(task), ...)``. On Python 3.11, ``wait_for`` returns the result instead of raising
 when the cancellation reaches the waiting task after the awaited read has completed but before the task resumed,
-so ``_watch_loop`` swallowed its cancellation and ran on for ever, refreshing a source nobody watched, while the
-cancelled StreamIsActive handler waited for it in ``watch()``'s ``finally``. ``async with asyncio.timeout(...)``
+so the watch loop (``Watchers._loop`` in scaler/refresh/watch.py) swallowed its cancellation and ran on for ever,
+refreshing a source nobody watched, while the cancelled StreamIsActive handler waited for it in ``watch()``'s
+``finally``. ``async with asyncio.timeout(...)``
 keeps the cancellation.
 
 The race is made deterministic here: the read itself schedules the subscriber's cancellation so that it lands

@@ -3,10 +3,12 @@ stand-in?
 
     python bench/bench_lab_vs_model.py            # model run, then lab run (starts a lab if none runs), ~8 minutes
     python bench/bench_lab_vs_model.py --out DIR  # also keep both reports (timeline.csv, summary.json)
+    python bench/bench_lab_vs_model.py --restart-at 25 --restart-gap 10  # the scaler restarted mid-burst
 
-Both runs take the same HarnessConfig (the demo's). The model then decides with our stand-ins for KEDA, the HPA
-and Karpenter; the lab with the real ones, whose own settings apply where the model's are compressed (the HPA syncs
-every 15 s, the legacy path's downscale window is 300 s, a Karpenter node needs 20 s). It prints the figures
+Both runs take the same HarnessConfig: the demo's traffic and ScaledObjects with the lab's own timings
+(HarnessConfig.lab_parity: the HPA syncs every 15 s, the legacy path's downscale window is 300 s, a Karpenter node
+needs 20 s, the managed member keeps one replica). The model then decides with our stand-ins for KEDA, the HPA and
+Karpenter; the lab with the real ones. It prints the figures
 (activation, message wait, pod-seconds and node-seconds per tier, drain) and the replica timeline of each tier every
 5 s, with the samples where the two differ by more than 1 replica and 10 %. Not a test: it prints, it never fails
 on a figure.
@@ -73,14 +75,15 @@ def compare(model: RunReport, lab: RunReport) -> tuple[list[str], int]:
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="keep both reports under this directory")
+    parser.add_argument("--restart-at", type=float, default=None, help="stop the scaler this many seconds in")
+    parser.add_argument("--restart-gap", type=float, default=10.0, help="and start it again this much later")
     args = parser.parse_args(argv)
-    config = HarnessConfig()
+    config = HarnessConfig.lab_parity(restart_scaler_at=args.restart_at, restart_gap=args.restart_gap)
     out = args.out
     print("model run (onebox.harness) ...", flush=True)
     model = await run_harness(config=config, out_dir=out / "model" if out else None)
     print("lab run (real KEDA, HPA, scheduler, Karpenter) ...", flush=True)
-    lab_config = HarnessConfig(max_seconds=600.0)
-    lab = await run_lab_story(cfg=lab_config, out_dir=out / "lab" if out else None, stream=sys.stdout)
+    lab = await run_lab_story(cfg=config, out_dir=out / "lab" if out else None, stream=sys.stdout)
     figures_model, figures_lab = _figures(model), _figures(lab)
     print(f"\n{'figure':42} {'model':>9} {'lab':>9}")
     for key in figures_model:

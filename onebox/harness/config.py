@@ -68,6 +68,34 @@ class HarnessConfig:
     """The traffic; None: a spike from the ``spike_*`` fields over ``produce_seconds``."""
     managed_metadata: tuple[tuple[str, str], ...] = ()
     """Extra trigger metadata for the managed member (e.g. ``policy``, ``leadSeconds``)."""
+    managed_min_replicas: int = 0
+    """The managed member's ``minReplicaCount`` (deploy/examples/spillover has 1; the short demo lets it reach 0)."""
+    hpa_legacy_stabilization: float | None = None
+    """kube-controller-manager's ``--horizontal-pod-autoscaler-downscale-stabilization`` (300 s upstream), the
+    window of an HPA without ``behavior``; None: the same as ``scale_down_stabilization``."""
+
+    @classmethod
+    def lab_parity(cls, **overrides: Any) -> HarnessConfig:
+        """The demo's traffic and ScaledObject settings with the real-cluster lab's own timings, so the model and
+        the lab (onebox.lab.story) run the same scenario: the HPA syncs and rate-limits per 15 s, the legacy path
+        waits 300 s before scaling in, the managed member keeps one replica, a Karpenter node is Ready 20 s after
+        launch (the lab's --node-delay) and empties after deploy/karpenter's consolidateAfter of 5 minutes, and pods
+        start 2–4 s after they are bound (the lab's KWOK pod-ready stage)."""
+        base = cls()
+        karpenter = replace(base.cluster.karpenter, provision_seconds=20.0, consolidate_after_seconds=300.0)
+        cluster = replace(
+            base.cluster, virtual_pod_start_seconds=3.0, managed_pod_start_seconds=3.0, karpenter=karpenter
+        )
+        lab = replace(
+            base,
+            cluster=cluster,
+            hpa_sync_period=15.0,
+            hpa_policy_period=15.0,
+            hpa_legacy_stabilization=300.0,
+            managed_min_replicas=1,
+            max_seconds=600.0,
+        )
+        return replace(lab, **overrides)
 
     def scaled(self, factor: float) -> HarnessConfig:
         """The same story on a stretched (factor > 1) or compressed clock: every duration times ``factor``."""
@@ -100,6 +128,9 @@ class HarnessConfig:
             max_seconds=self.max_seconds * factor,
             restart_scaler_at=None if self.restart_scaler_at is None else self.restart_scaler_at * factor,
             restart_gap=self.restart_gap * factor,
+            hpa_legacy_stabilization=None
+            if self.hpa_legacy_stabilization is None
+            else self.hpa_legacy_stabilization * factor,
         )
 
 
@@ -115,9 +146,16 @@ def scaled_objects(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObje
         "polling_interval": config.polling_interval,
         "cooldown_period": config.cooldown_period,
         "hpa_sync_period": config.hpa_sync_period,
-        "hpa_downscale_stabilization": config.scale_down_stabilization,
     }
-    legacy: dict[str, Any] = {"behavior": None, "fallback": config.fallback}
+    legacy_window = config.scale_down_stabilization
+    if config.hpa_legacy_stabilization is not None:
+        legacy_window = config.hpa_legacy_stabilization
+    legacy: dict[str, Any] = {
+        "behavior": None,
+        "fallback": config.fallback,
+        "hpa_downscale_stabilization": legacy_window,
+        "min_replicas": config.managed_min_replicas,
+    }
     if config.mode == "single":
         total = config.managed_max + config.virtual_max
         plain = {**common, "tier": "managed", "maxReplicas": str(total)}
@@ -148,6 +186,11 @@ def scaled_objects(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObje
             name="orders-managed", metadata=managed, max_replicas=config.managed_max, **legacy, **keda
         ),
         "orders-virtual": ScaledObjectSpec(
-            name="orders-virtual", metadata=virtual, max_replicas=config.virtual_max, behavior=behavior, **keda
+            name="orders-virtual",
+            metadata=virtual,
+            max_replicas=config.virtual_max,
+            behavior=behavior,
+            hpa_downscale_stabilization=config.scale_down_stabilization,
+            **keda,
         ),
     }

@@ -159,7 +159,8 @@ async def run_harness(
                     app = scaler(port)
                     await app.start()
                     events["scaler_restarted"] = time.monotonic() - started
-                if produce_task.done() and row.backlog == 0 and all(v == 0 for v in row.replicas.values()):
+                at_rest = all(row.replicas.get(name, 0) <= spec.min_replicas for name, spec in specs.items())
+                if produce_task.done() and row.backlog == 0 and at_rest:
                     events.setdefault("scaled_to_zero", now)
                     break
                 await asyncio.sleep(config.sample_interval)

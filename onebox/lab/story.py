@@ -208,6 +208,7 @@ async def _run(
         rows: list[Row] = []
         events: dict[str, float] = {}
         first_node: float | None = None
+        restarted = False
         try:
             while time.monotonic() - started < cfg.max_seconds:
                 now = time.monotonic() - started
@@ -233,6 +234,13 @@ async def _run(
                 _note(events, row)
                 if on_row is not None:
                     on_row(row)
+                if cfg.restart_scaler_at is not None and not restarted and now >= cfg.restart_scaler_at:
+                    restarted = True  # a rolling update of the scaler, as the model's run does it
+                    events["scaler_stopped"] = now
+                    await loop.run_in_executor(executor, up.stop_scaler)
+                    await asyncio.sleep(cfg.restart_gap)
+                    await loop.run_in_executor(executor, up.start_scaler)
+                    events["scaler_restarted"] = time.monotonic() - started
                 at_rest = row.replicas[VIRTUAL] == 0 and row.replicas[MANAGED] <= 1
                 if produce.done() and row.backlog == 0 and row.consumed >= row.produced and at_rest:
                     events.setdefault("scaled_to_zero", now)

@@ -176,14 +176,14 @@ def keda_operator(layout: Layout, bins: dict[str, Built]) -> Launch:
             "--enable-cert-rotation=false",
             "--zap-log-level=info",
         ],
-        _env(KUBECONFIG=str(layout.admin_kubeconfig), **_KEDA_ENV),
+        _env(KUBECONFIG=str(layout.keda_kubeconfig), **_KEDA_ENV),
         in_netns=True,
     )
 
 
 def keda_adapter(layout: Layout, bins: dict[str, Built]) -> Launch:
     certs = layout.path("keda-certs")
-    kubeconfig = str(layout.admin_kubeconfig)
+    kubeconfig = str(layout.keda_kubeconfig)
     return Launch(
         "keda-adapter",
         [

@@ -81,6 +81,11 @@ class Layout:
         return self.path("scaler.kubeconfig")
 
     @property
+    def keda_kubeconfig(self) -> Path:
+        """KEDA's operator and metrics adapter run as keda/keda-operator, as KEDA's own manifests deploy them."""
+        return self.path("keda.kubeconfig")
+
+    @property
     def oci_config(self) -> Path:
         return self.path("oci", "config")
 

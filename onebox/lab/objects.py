@@ -156,7 +156,7 @@ def example_params() -> dict[str, dict[str, str]]:
 
 
 def rbac_only(objects: list[Obj]) -> list[Obj]:
-    """Of deploy/base, what real authorization needs: the ServiceAccount and its roles (the scaler itself runs as a
-    local process, not as the base Deployment's pod)."""
+    """Of a rendered install (deploy/base, KEDA's config/), what real authorization needs: ServiceAccounts and their
+    roles. The workloads themselves run as local processes that authenticate with those accounts' tokens."""
     kinds = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
     return [o for o in objects if o.get("kind") in kinds]

@@ -202,7 +202,9 @@ async def _run(
             on_sent=lambda envelope: produced.add(envelope.seq),
         )
         stats = queue_client(settings, queue_id)
-        await asyncio.sleep(cfg.polling_interval)  # KEDA has built both HPAs and is idle at zero / the minimum
+        # KEDA has taken both ScaledObjects (Ready, HPA built) and opened their push streams before traffic starts
+        await loop.run_in_executor(executor, _wait_for_keda, layout)
+        await asyncio.sleep(cfg.polling_interval)
         started = time.monotonic()
         produce = asyncio.create_task(producer.run())
         rows: list[Row] = []
@@ -267,6 +269,23 @@ async def _run(
     if out_dir is not None:
         write_report(report, out_dir, stream=stream)
     return report
+
+
+def _wait_for_keda(layout: Layout, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for name in (MANAGED, VIRTUAL):
+        while True:
+            try:
+                kubectl.run(layout.admin_kubeconfig, ["get", "hpa", f"keda-hpa-{name}", "-n", NAMESPACE])
+                kubectl.run(
+                    layout.admin_kubeconfig,
+                    ["wait", "--for=condition=Ready", f"scaledobject/{name}", "-n", NAMESPACE, "--timeout=5s"],
+                )
+                break
+            except kubectl.KubectlError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
 
 def _note(events: dict[str, float], row: Row) -> None:

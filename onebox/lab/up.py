@@ -178,16 +178,14 @@ def _bring_up(
     seed = layout.path("seed.json")
     seed.write_text(objects.emulator_seed())
     emulator = starter.start(c.emulator(layout, seed))
-    base = kubectl.render(objects.DEPLOY / "base")
-    kubectl.apply(layout.admin_kubeconfig, objects.rbac_only(base))
-    token = kubectl.run(layout.admin_kubeconfig, ["create", "token", "burst-scaler", "-n", "keda", "--duration=48h"])
-    write_kubeconfig(
-        layout.scaler_kubeconfig,
-        server=layout.apiserver_url,
-        ca=pki / "ca.crt",
-        user="system:serviceaccount:keda:burst-scaler",
-        token=token.strip(),
-    )
+    # real authorization for KEDA and for us: KEDA's ServiceAccount and RBAC from its module, ours from deploy/base
+    keda_rbac = [
+        o for sub in ("service_account", "rbac", "metrics-server") for o in kubectl.render(keda_dir / "config" / sub)
+    ]
+    kubectl.apply(layout.admin_kubeconfig, objects.rbac_only(keda_rbac))
+    kubectl.apply(layout.admin_kubeconfig, objects.rbac_only(kubectl.render(objects.DEPLOY / "base")))
+    _service_account_kubeconfig(layout, "keda-operator", layout.keda_kubeconfig)
+    _service_account_kubeconfig(layout, "burst-scaler", layout.scaler_kubeconfig)
     waits.until("OCI emulator", waits.log_says(emulator, "emulator compartment"), timeout=30, watch=[emulator])
     scaler = starter.start(c.scaler(layout))
     waits.until("burst-scaler", waits.tcp_open(p.scaler), timeout=30, watch=[scaler])
@@ -232,6 +230,18 @@ def _bring_up(
             watch=everything,
         )
         report("deploy/examples applied; every ScaledObject Ready")
+
+
+def _service_account_kubeconfig(layout: Layout, account: str, path: Path) -> None:
+    """A kubeconfig that authenticates as keda/<account> with a real token the API server signed."""
+    token = kubectl.run(layout.admin_kubeconfig, ["create", "token", account, "-n", "keda", "--duration=48h"])
+    write_kubeconfig(
+        path,
+        server=layout.apiserver_url,
+        ca=layout.path("pki", "ca.crt"),
+        user=f"system:serviceaccount:keda:{account}",
+        token=token.strip(),
+    )
 
 
 def _namespace(name: str) -> dict[str, Any]:

@@ -258,6 +258,23 @@ def scaler(layout: Layout) -> Launch:
     )
 
 
+def consumers(layout: Layout) -> Launch:
+    """The kubelet stand-in that runs a real consumer per Running consumer pod (see onebox.lab.consumers)."""
+    return Launch(
+        "consumers",
+        [
+            sys.executable,
+            "-m",
+            "onebox.lab.consumers",
+            f"--kubeconfig={layout.admin_kubeconfig}",
+            f"--out={layout.path('consumers')}",
+            f"--oci-config={layout.oci_config}",
+            f"--oci-endpoint={layout.emulator_url}",
+        ],
+        _env(),
+    )
+
+
 def relay(layout: Layout) -> Launch:
     """Bridges between this machine's loopback and the namespace's (see onebox.lab.relay)."""
     p = layout.ports

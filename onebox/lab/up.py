@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +19,6 @@ from onebox.lab import components as c
 from onebox.lab import kubectl, netns, objects, procs, waits
 from onebox.lab.build import build_all, component, module_dir
 from onebox.lab.components import Launch, Options
-from onebox.lab.components import (
-    apiserver as apiserver_launch,
-)
 from onebox.lab.layout import (
     EXAMPLES_NAMESPACE,
     NETNS_PREFIX,
@@ -143,7 +139,7 @@ def _bring_up(
 
     etcd = starter.start(c.etcd(layout, bins))
     waits.until("etcd", waits.http_ok(f"http://127.0.0.1:{p.etcd_client}/health"), timeout=30, watch=[etcd])
-    api = starter.start(apiserver_launch(layout, bins))
+    api = starter.start(c.apiserver(layout, bins))
     admin = (pki / "admin.crt", pki / "admin.key")
     readyz = waits.http_ok(f"{layout.apiserver_url}/readyz", ca=pki / "ca.crt", cert=admin)
     waits.until("kube-apiserver", readyz, timeout=60, watch=[etcd, api])
@@ -169,7 +165,7 @@ def _bring_up(
         *(karpenter_dir / "kwok" / "charts" / "crds").glob("*.yaml"),
         *(karpenter_dir / "kwok" / "apis" / "crds").glob("*.yaml"),
     ]
-    crds += [d for f in sorted(karpenter_crds) for d in _yaml(f)]
+    crds += [d for f in sorted(karpenter_crds) for d in kubectl.render_file(f)]
     kubectl.apply(layout.admin_kubeconfig, crds)
     kubectl.apply(layout.admin_kubeconfig, objects.keda_api_registration(p.keda_adapter))
     kubectl.run(layout.admin_kubeconfig, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"])
@@ -194,21 +190,7 @@ def _bring_up(
     keda = [starter.start(c.keda_operator(layout, bins)), starter.start(c.keda_adapter(layout, bins))]
     karpenter = starter.start(c.karpenter(layout, bins))
     kubectl.apply(layout.admin_kubeconfig, objects.kwok_pool(options))
-    consumers = starter.start(
-        Launch(
-            "consumers",
-            [
-                sys.executable,
-                "-m",
-                "onebox.lab.consumers",
-                f"--kubeconfig={layout.admin_kubeconfig}",
-                f"--out={layout.path('consumers')}",
-                f"--oci-config={layout.oci_config}",
-                f"--oci-endpoint={layout.emulator_url}",
-            ],
-            c._env(),
-        )
-    )
+    consumers = starter.start(c.consumers(layout))
     everything = [etcd, api, *control, relay, emulator, scaler, *keda, karpenter, consumers]
     waits.until("nodes Ready", _all_true(layout, ["get", "nodes"], "Ready", 2), timeout=60, watch=everything)
     waits.until(
@@ -246,12 +228,6 @@ def _service_account_kubeconfig(layout: Layout, account: str, path: Path) -> Non
 
 def _namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-
-
-def _yaml(path: Path) -> list[dict[str, Any]]:
-    import yaml  # type: ignore[import-untyped,unused-ignore]
-
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
 def down(*, report: Callable[[str], None] = print) -> None:

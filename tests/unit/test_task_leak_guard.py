@@ -68,7 +68,7 @@ def test_a_task_that_finishes_within_one_loop_turn_or_is_awaited_passes(inner: p
             await asyncio.gather(task, return_exceptions=True)
 
         def test_sync_tests_are_not_watched():
-            assert True
+            assert not asyncio.iscoroutinefunction(test_sync_tests_are_not_watched)
         """
     )
     result = inner.runpytest()

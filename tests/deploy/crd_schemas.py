@@ -20,11 +20,14 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 
 from tests.deploy.manifests import CRDS_ENV, Obj, describe
 
+SHARED_CRDS = Path(__file__).resolve().parents[3] / "shared" / "crds"
+"""Where the team's checkout keeps the official CRDs (beside the repository); used when the variable is unset."""
+
 
 def crds_dir() -> Path:
-    raw = os.environ.get(CRDS_ENV)
+    raw = os.environ.get(CRDS_ENV) or (str(SHARED_CRDS) if SHARED_CRDS.is_dir() else "")
     if not raw:
-        pytest.skip(f"{CRDS_ENV} is not set: point it at the official CRD YAML files (.ci/run uses ../shared/crds)")
+        pytest.skip(f"{CRDS_ENV} is not set and {SHARED_CRDS} does not exist: point it at the official CRD YAML files")
     path = Path(raw)
     if not path.is_dir():
         pytest.fail(f"{CRDS_ENV}={raw} is not a directory")

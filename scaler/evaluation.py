@@ -19,11 +19,13 @@ from scaler.kube import GroupPeer, Workload
 from scaler.metadata import SourceRef, TriggerConfig
 from scaler.placement import Finding, Severity, lint_workload
 from scaler.policy import Decision, Observation, Sample, backlog_of, decide, replica_cap, resize, uses_history
+from scaler.policy import target as target_size
 from scaler.refresh import RefreshCache, Snapshot
 from scaler.resolution import Resolved
-from scaler.routing import Split, split
+from scaler.routing import Split
 from scaler.series import Bookkeeping
-from scaler.values import Policy, Reading, Tier
+from scaler.spillover import Load, Readiness, share
+from scaler.values import Policy, QueueBacklog, Reading, Tier
 
 DEADLINE_MARGIN_SECONDS: Final = 0.05
 """Kept back from the caller's deadline to build and send the answer."""
@@ -49,7 +51,7 @@ class Evidence(NamedTuple):
     target: Workload | None = None
     """The workload the ScaledObject scales, when the decision needs it and the Kubernetes API could tell."""
     peer: GroupPeer | None = None
-    """A virtual group member's managed peer, when the Kubernetes API could tell."""
+    """A group member's other member (the managed one for the virtual tier and back), when the API could tell."""
 
 
 class Outcome(NamedTuple):
@@ -78,30 +80,42 @@ def conclude(config: TriggerConfig, evidence: Evidence, *, scaled_object: str) -
     ready = target.ready_replicas if target is not None else None
     observation = Observation(backlog=float(backlog), history=history, ready_replicas=ready)
     if config.group is not None and config.tier is not None:
-        decision, shares = _group_share(config, reading, observation, evidence.peer)
+        decision, shares = _group_share(config, evidence, observation)
         return Outcome(decision, backlog, shares, findings)
     return Outcome(decide(observation, config, cap=replica_cap(reading, config)), backlog, None, findings)
 
 
-def _group_share(
-    config: TriggerConfig, reading: Reading, observation: Observation, peer: GroupPeer | None
-) -> tuple[Decision, Split]:
-    """A member's share of the group's total need D: the policy decides D uncapped, the split divides it."""
+def _load(reading: Reading, config: TriggerConfig, at: float) -> Load:
+    in_flight = reading.in_flight if isinstance(reading, QueueBacklog) else None
+    return Load(at=at, backlog=float(backlog_of(reading, config)), in_flight=in_flight)
+
+
+def _group_share(config: TriggerConfig, evidence: Evidence, observation: Observation) -> tuple[Decision, Split]:
+    """A member's share of the group's need: the policy decides the backlog's count uncapped, scaler.spillover
+    adds what is busy now and divides it between the tiers."""
+    reading, peer, target = evidence.reading, evidence.peer, evidence.target
     uncapped = replace(config, max_replicas=None)
     total = decide(observation, uncapped, cap=replica_cap(reading, uncapped))
-    managed_ready: int | None = None
     managed_cap = config.max_replicas if config.tier == Tier.MANAGED else config.managed_max_replicas
-    if peer is not None:
-        managed_cap = peer.max_replicas if peer.max_replicas is not None else managed_cap
-        managed_ready = peer.workload.ready_replicas if peer.workload is not None else None
-    shares = split(
-        total.desired_replicas,
+    if peer is not None and config.tier == Tier.VIRTUAL and peer.max_replicas is not None:
+        managed_cap = peer.max_replicas
+    mine = target.ready_replicas if target is not None else None
+    theirs = peer.workload.ready_replicas if peer is not None and peer.workload is not None else None
+    managed_ready, virtual_ready = (mine, theirs) if config.tier == Tier.MANAGED else (theirs, mine)
+    ready = Readiness(managed=managed_ready, virtual=virtual_ready or 0) if managed_ready is not None else None
+    history = tuple(_load(s.value, config, s.observed_at) for s in evidence.history)
+    now = _load(reading, config, evidence.history[-1].observed_at if evidence.history else 0.0)
+    shares = share(
+        now,
+        history,
+        decided=total.desired_replicas,
+        target=target_size(config).size_float,
+        ready=ready,
         managed_cap=managed_cap,
         virtual_cap=config.max_replicas if config.tier == Tier.VIRTUAL else None,
-        managed_ready=managed_ready,
     )
-    mine = shares.managed if config.tier == Tier.MANAGED else shares.virtual
-    return resize(total, mine, config, active_when_positive=config.tier == Tier.VIRTUAL), shares
+    mine_share = shares.managed if config.tier == Tier.MANAGED else shares.virtual
+    return resize(total, mine_share, config, active_when_positive=config.tier == Tier.VIRTUAL), shares
 
 
 class Evaluator:
@@ -131,7 +145,8 @@ class Evaluator:
         """The decision on one given reading (a pushed refresh, or what ``decide`` fetched)."""
         config = resolved.config
         # Only what this trigger's decision uses: no history for plain backlog scaling, no API reads untiered.
-        evidence = Evidence(snapshot.value, self._cache.history(config.ref) if uses_history(config) else ())
+        wants_history = uses_history(config) or config.group is not None
+        evidence = Evidence(snapshot.value, self._cache.history(config.ref) if wants_history else ())
         if self._cluster is not None and (config.policy == Policy.DRAIN or config.tier is not None):
             evidence = await self._with_cluster(self._cluster, resolved, evidence, max_wait)
         outcome = conclude(config, evidence, scaled_object=resolved.name)
@@ -154,6 +169,7 @@ class Evaluator:
         config = resolved.config
         target = await cluster.target(resolved.namespace, resolved.name, max_wait=max_wait)
         peer: GroupPeer | None = None
-        if config.tier == Tier.VIRTUAL and config.group is not None:
-            peer = await cluster.managed_peer(resolved.namespace, config.group, max_wait=max_wait)
+        if config.tier is not None and config.group is not None:
+            other = Tier.MANAGED if config.tier == Tier.VIRTUAL else Tier.VIRTUAL
+            peer = await cluster.peer(resolved.namespace, config.group, other, max_wait=max_wait)
         return evidence._replace(target=target, peer=peer)

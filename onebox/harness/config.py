@@ -58,12 +58,17 @@ class HarnessConfig:
     restart_scaler_at: float | None = None
     """Seconds into the run to stop the scaler, and restart it ``restart_gap`` later (a rolling update)."""
     restart_gap: float = 3.0
+    until_nodes_gone: bool = False
+    """Run on after the queue is drained and the consumers are at rest until Karpenter removed its last node, so a
+    cost comparison bills every node to its termination."""
     fallback: Fallback | None = field(default_factory=lambda: Fallback(failure_threshold=1, replicas=4))
     """The managed member's fallback (the virtual member has none, as in deploy/examples)."""
     sample_interval: float = 0.5
     mode: str = "spillover"
-    """``spillover``: a managed + virtual pair in one group (this product). ``single``: KEDA-style plain backlog
-    scaling of one managed consumer capped at ``managed_max + virtual_max`` (the baseline benchmarks compare to)."""
+    """``spillover``: a managed + virtual pair in one group (this product). The set-ups users run today, each plain
+    KEDA-style backlog scaling (``ceil(backlog / target)`` per ScaledObject, nothing else): ``all-virtual`` and
+    ``all-managed`` (one consumer capped at ``managed_max + virtual_max``), ``two-plain`` (a managed and a virtual
+    ScaledObject on the same queue, each capped like our pair, no group)."""
     profile: Profile | None = None
     """The traffic; None: a spike from the ``spike_*`` fields over ``produce_seconds``."""
     managed_metadata: tuple[tuple[str, str], ...] = ()
@@ -134,8 +139,18 @@ class HarnessConfig:
         )
 
 
+MODES = ("spillover", "all-virtual", "all-managed", "two-plain")
+
+
 def scaled_objects(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObjectSpec]:
-    """The ScaledObjects of the run, by name (each scales the Deployment of the same name)."""
+    """The ScaledObjects of the run, by name (each scales the Deployment of the same name).
+
+    Every mode gives the managed consumer the legacy HPA path (no ``behavior``) and the fallback, and the virtual
+    consumer ``behavior`` with the same scale-down window, as deploy/examples does: the baselines differ from ours
+    only in what the scaler is asked, never in how KEDA and the HPA treat the answer.
+    """
+    if config.mode not in MODES:
+        raise ValueError(f"unknown harness mode {config.mode!r}; expected one of {', '.join(MODES)}")
     common = {
         "source": "oci-queue",
         "queueId": queue_id,
@@ -150,47 +165,42 @@ def scaled_objects(queue_id: str, config: HarnessConfig) -> dict[str, ScaledObje
     legacy_window = config.scale_down_stabilization
     if config.hpa_legacy_stabilization is not None:
         legacy_window = config.hpa_legacy_stabilization
-    legacy: dict[str, Any] = {
-        "behavior": None,
-        "fallback": config.fallback,
-        "hpa_downscale_stabilization": legacy_window,
-        "min_replicas": config.managed_min_replicas,
-    }
-    if config.mode == "single":
-        total = config.managed_max + config.virtual_max
-        plain = {**common, "tier": "managed", "maxReplicas": str(total)}
-        return {
-            "orders-managed": ScaledObjectSpec(
-                name="orders-managed", metadata=plain, max_replicas=total, **legacy, **keda
-            )
-        }
-    managed = {
-        **common,
-        "group": GROUP,
-        "tier": "managed",
-        "maxReplicas": str(config.managed_max),
-        **dict(config.managed_metadata),
-    }
-    virtual = {
-        **common,
-        "group": GROUP,
-        "tier": "virtual",
-        "maxReplicas": str(config.virtual_max),
-        "managedMaxReplicas": str(config.managed_max),
-    }
-    behavior = Behavior.defaults(
-        policy_period=config.hpa_policy_period, scale_down_stabilization=config.scale_down_stabilization
-    )
-    return {
-        "orders-managed": ScaledObjectSpec(
-            name="orders-managed", metadata=managed, max_replicas=config.managed_max, **legacy, **keda
-        ),
-        "orders-virtual": ScaledObjectSpec(
+
+    def managed(metadata: dict[str, str], cap: int) -> ScaledObjectSpec:
+        return ScaledObjectSpec(
+            name="orders-managed",
+            metadata={**common, "tier": "managed", "maxReplicas": str(cap), **metadata},
+            max_replicas=cap,
+            behavior=None,
+            fallback=config.fallback,
+            hpa_downscale_stabilization=legacy_window,
+            min_replicas=config.managed_min_replicas,
+            **keda,
+        )
+
+    def virtual(metadata: dict[str, str], cap: int) -> ScaledObjectSpec:
+        return ScaledObjectSpec(
             name="orders-virtual",
-            metadata=virtual,
-            max_replicas=config.virtual_max,
-            behavior=behavior,
+            metadata={**common, "tier": "virtual", "maxReplicas": str(cap), **metadata},
+            max_replicas=cap,
+            behavior=Behavior.defaults(
+                policy_period=config.hpa_policy_period, scale_down_stabilization=config.scale_down_stabilization
+            ),
             hpa_downscale_stabilization=config.scale_down_stabilization,
             **keda,
-        ),
-    }
+        )
+
+    total = config.managed_max + config.virtual_max
+    if config.mode == "all-managed":
+        specs = [managed({}, total)]
+    elif config.mode == "all-virtual":
+        specs = [virtual({}, total)]
+    elif config.mode == "two-plain":
+        specs = [managed({}, config.managed_max), virtual({}, config.virtual_max)]
+    else:
+        group = {"group": GROUP}
+        specs = [
+            managed({**group, **dict(config.managed_metadata)}, config.managed_max),
+            virtual({**group, "managedMaxReplicas": str(config.managed_max)}, config.virtual_max),
+        ]
+    return {spec.name: spec for spec in specs}

@@ -160,6 +160,8 @@ async def run_harness(
                     await app.start()
                     events["scaler_restarted"] = time.monotonic() - started
                 at_rest = all(row.replicas.get(name, 0) <= spec.min_replicas for name, spec in specs.items())
+                if config.until_nodes_gone:
+                    at_rest = at_rest and row.nodes + row.provisioning <= config.cluster.fixed_managed_nodes
                 if produce_task.done() and row.backlog == 0 and at_rest:
                     events.setdefault("scaled_to_zero", now)
                     break

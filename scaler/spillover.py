@@ -1,0 +1,106 @@
+"""How many consumers a spill-over group needs, and how the tiers share them. Pure: readings in, a Split out.
+
+Sizing a group from the backlog alone, ``ceil(backlog / target)``, loops under sustained load: the fast virtual tier
+drains the backlog, the backlog-based need collapses, both tiers shrink, the backlog rebuilds, and Karpenter's nodes
+are consolidated while still coming up. So the group's need has two terms:
+
+* the **backlog term**, ``ceil(backlog / target)``, what KEDA users expect: it answers a backlog that is building;
+* the **busy term**, the consumers that are working right now. By Little's law the consumers busy at once equal
+  arrival rate x work time per message, the group's sustained need, and OCI Queue shows it directly: a message
+  being worked on is in flight. ``min(inFlight, ready consumers)`` counts busy consumers from above (a consumer may
+  hold a batch), so it never shrinks the group below what is keeping up with arrivals; it falls only when the
+  arrivals fall. It is the throughput estimate that holds near zero backlog, where backlog readings carry none.
+
+The tiers then share the need:
+
+* **managed** is asked for the highest need of the last ``HOLD_SECONDS``, so a momentary dip never hands back nodes
+  that cost a Karpenter round trip; with a short history (a restarted scaler) it also keeps what is Ready while
+  the group has any need, so a restart never shrinks it;
+* **virtual** covers the need now that Ready managed consumers do not: it absorbs a burst at once and hands back as
+  Karpenter's nodes arrive and the managed tier keeps up.
+
+Every input comes from OCI and the Kubernetes API, never from memory of earlier answers beyond the readings both
+members (and every scaler replica) see alike, so any replica answers a member the same way. Without Kubernetes
+access there is no readiness to read: the group degrades to pure overflow above the managed cap (scaler.routing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scaler.routing import Split, split
+
+HOLD_SECONDS = 60.0
+"""How long the managed tier keeps the group's highest recent need: longer than a Karpenter node takes to be Ready
+(tens of seconds to a few minutes), so nodes bought for a burst serve its whole length."""
+
+
+@dataclass(frozen=True)
+class Load:
+    """One reading of the group's source, as the sizing sees it."""
+
+    at: float
+    backlog: float
+    """What the trigger scales on (visible, plus in-flight if the trigger counts it; or the Streaming lag)."""
+    in_flight: int | None
+    """Messages being worked on now; None when the source cannot tell (Streaming)."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Ready consumers of each member, as the Kubernetes API reported them."""
+
+    managed: int
+    virtual: int
+
+
+def ceil_div(value: float, per: float) -> int:
+    """``ceil(value / per)`` on the HPA's milli grid, so a value on the grid never rounds up by a float error."""
+    milli_value, milli_per = round(max(0.0, value) * 1000), max(1, round(per * 1000))
+    return -(-milli_value // milli_per)
+
+
+def need(load: Load, *, target: float, ready: Readiness) -> int:
+    """Consumers the group needs for one reading: the backlog term, or the busy term when that is higher."""
+    backlog_term = ceil_div(load.backlog, target)
+    busy = 0 if load.in_flight is None else min(max(0, load.in_flight), ready.managed + ready.virtual)
+    return max(backlog_term, busy)
+
+
+def held_need(now: Load, history: tuple[Load, ...], *, target: float, ready: Readiness) -> int:
+    """The highest need of the readings within ``HOLD_SECONDS`` of ``now``, ``now`` included."""
+    recent = [s for s in history if 0 <= now.at - s.at <= HOLD_SECONDS]
+    return max([need(now, target=target, ready=ready)] + [need(s, target=target, ready=ready) for s in recent])
+
+
+def covers_hold(now: Load, history: tuple[Load, ...]) -> bool:
+    """Whether the readings reach back a whole hold window (else this scaler started, or restarted, recently)."""
+    return any(now.at - s.at >= HOLD_SECONDS for s in history)
+
+
+def share(
+    now: Load,
+    history: tuple[Load, ...],
+    *,
+    decided: int,
+    target: float,
+    ready: Readiness | None,
+    managed_cap: int | None,
+    virtual_cap: int | None,
+) -> Split:
+    """The group's split for this reading: managed holds the recent need, virtual covers what Ready managed lacks.
+
+    ``decided`` is the trigger policy's uncapped count for this reading (``ceil(backlog / target)`` under the
+    `backlog` policy; more with ``leadSeconds`` or `drain`): it stands in for the backlog term of ``now``.
+    """
+    if ready is None:
+        return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
+    current = max(decided, need(now, target=target, ready=ready))
+    held = max(current, held_need(now, history, target=target, ready=ready))
+    if current > 0 and not covers_hold(now, history):
+        held = max(held, ready.managed)
+    managed = max(0, held if managed_cap is None else min(held, managed_cap))
+    virtual = max(0, current - ready.managed)
+    if virtual_cap is not None:
+        virtual = min(virtual, virtual_cap)
+    return Split(total=current, managed=managed, virtual=virtual, managed_ready=ready.managed)

@@ -109,6 +109,7 @@ def _group_share(config: TriggerConfig, evidence: Evidence, observation: Observa
         now,
         history,
         decided=total.desired_replicas,
+        hold=config.hold_seconds,
         target=target_size(config).size_float,
         ready=ready,
         managed_cap=managed_cap,

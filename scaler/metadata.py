@@ -189,6 +189,16 @@ class TriggerConfig:
             minimum=0,
         ),
     ] = 0.0
+    hold_seconds: Annotated[
+        float,
+        Param(
+            "holdSeconds",
+            "`tier: managed` in a `group`: how long the managed tier keeps the group's highest recent need, so a dip "
+            "never hands back nodes that cost a Karpenter round trip; cover your node launch time.",
+            minimum=0,
+            maximum=600,
+        ),
+    ] = 120.0
     tier: Annotated[
         Tier | None,
         Param(

@@ -13,7 +13,8 @@ are consolidated while still coming up. So the group's need has two terms:
 
 The tiers then share the need:
 
-* **managed** is asked for the highest need of the last ``HOLD_SECONDS``, so a momentary dip never hands back nodes
+* **managed** is asked for the highest need of the last ``holdSeconds`` (120 s by default: longer than an OCI
+  node takes to join), so a momentary dip never hands back nodes
   that cost a Karpenter round trip; with a short history (a restarted scaler) it also keeps what is Ready while
   the group has any need, so a restart never shrinks it;
 * **virtual** covers the need now that Ready managed consumers do not: it absorbs a burst at once and hands back as
@@ -29,10 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scaler.routing import Split, split
-
-HOLD_SECONDS = 60.0
-"""How long the managed tier keeps the group's highest recent need: longer than a Karpenter node takes to be Ready
-(tens of seconds to a few minutes), so nodes bought for a burst serve its whole length."""
 
 
 @dataclass(frozen=True)
@@ -67,15 +64,15 @@ def need(load: Load, *, target: float, ready: Readiness) -> int:
     return max(backlog_term, busy)
 
 
-def held_need(now: Load, history: tuple[Load, ...], *, target: float, ready: Readiness) -> int:
-    """The highest need of the readings within ``HOLD_SECONDS`` of ``now``, ``now`` included."""
-    recent = [s for s in history if 0 <= now.at - s.at <= HOLD_SECONDS]
+def held_need(now: Load, history: tuple[Load, ...], *, hold: float, target: float, ready: Readiness) -> int:
+    """The highest need of the readings within ``hold`` seconds of ``now``, ``now`` included."""
+    recent = [s for s in history if 0 <= now.at - s.at <= hold]
     return max([need(now, target=target, ready=ready)] + [need(s, target=target, ready=ready) for s in recent])
 
 
-def covers_hold(now: Load, history: tuple[Load, ...]) -> bool:
+def covers_hold(now: Load, history: tuple[Load, ...], *, hold: float) -> bool:
     """Whether the readings reach back a whole hold window (else this scaler started, or restarted, recently)."""
-    return any(now.at - s.at >= HOLD_SECONDS for s in history)
+    return any(now.at - s.at >= hold for s in history)
 
 
 def share(
@@ -83,6 +80,7 @@ def share(
     history: tuple[Load, ...],
     *,
     decided: int,
+    hold: float,
     target: float,
     ready: Readiness | None,
     managed_cap: int | None,
@@ -96,8 +94,8 @@ def share(
     if ready is None:
         return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
     current = max(decided, need(now, target=target, ready=ready))
-    held = max(current, held_need(now, history, target=target, ready=ready))
-    if current > 0 and not covers_hold(now, history):
+    held = max(current, held_need(now, history, hold=hold, target=target, ready=ready))
+    if current > 0 and not covers_hold(now, history, hold=hold):
         held = max(held, ready.managed)
     managed = max(0, held if managed_cap is None else min(held, managed_cap))
     virtual = max(0, current - ready.managed)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from scaler.routing import Split
-from scaler.spillover import HOLD_SECONDS, Load, Readiness, ceil_div, covers_hold, held_need, need, share
+from scaler.spillover import Load, Readiness, ceil_div, covers_hold, held_need, need, share
 
 ORIGINS = (0.0, 1_000_000.0)
 """Production timestamps come from time.monotonic(): nothing may assume a history starts at 0."""
+HOLD_SECONDS = 60.0
 
 
 @pytest.mark.parametrize(
@@ -43,16 +44,16 @@ def test_held_need_looks_back_exactly_one_hold_window(origin: float) -> None:
     inside = Load(at=origin + 100.0 - HOLD_SECONDS, backlog=70, in_flight=0)
     outside = Load(at=origin + 100.0 - HOLD_SECONDS - 0.5, backlog=120, in_flight=0)
     future = Load(at=origin + 101.0, backlog=150, in_flight=0)  # a reading newer than "now" is not history
-    assert held_need(now, (outside, inside, future), target=10.0, ready=ready) == 7
-    assert held_need(now, (outside,), target=10.0, ready=ready) == 1
+    assert held_need(now, (outside, inside, future), hold=HOLD_SECONDS, target=10.0, ready=ready) == 7
+    assert held_need(now, (outside,), hold=HOLD_SECONDS, target=10.0, ready=ready) == 1
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
 def test_covers_hold_needs_a_reading_a_whole_window_old(origin: float) -> None:
     now = Load(at=origin + HOLD_SECONDS + 5.0, backlog=0, in_flight=0)
-    assert covers_hold(now, (Load(at=origin + 5.0, backlog=0, in_flight=0), now))
-    assert not covers_hold(now, (Load(at=origin + 5.5, backlog=0, in_flight=0), now))
-    assert not covers_hold(now, ())
+    assert covers_hold(now, (Load(at=origin + 5.0, backlog=0, in_flight=0), now), hold=HOLD_SECONDS)
+    assert not covers_hold(now, (Load(at=origin + 5.5, backlog=0, in_flight=0), now), hold=HOLD_SECONDS)
+    assert not covers_hold(now, (), hold=HOLD_SECONDS)
 
 
 def _history(origin: float, loads: list[tuple[float, float, int]]) -> tuple[Load, ...]:
@@ -65,7 +66,14 @@ def test_managed_holds_the_sustained_need_after_the_virtual_tier_drained_the_bac
     history = _history(origin, [(0, 150, 20), (20, 90, 40), (40, 8, 11), (70, 2, 10)])
     now = history[-1]
     split = share(
-        now, history, decided=1, target=10.0, ready=Readiness(managed=8, virtual=6), managed_cap=12, virtual_cap=40
+        now,
+        history,
+        hold=HOLD_SECONDS,
+        decided=1,
+        target=10.0,
+        ready=Readiness(managed=8, virtual=6),
+        managed_cap=12,
+        virtual_cap=40,
     )
     # held: the reading at t=20 (9 by backlog, 14 busy) lies within the window; t=0 does not
     assert split == Split(total=10, managed=12, virtual=2, managed_ready=8)
@@ -77,6 +85,7 @@ def test_virtual_hands_back_once_ready_managed_keeps_up(origin: float) -> None:
     split = share(
         history[-1],
         history,
+        hold=HOLD_SECONDS,
         decided=0,
         target=10.0,
         ready=Readiness(managed=12, virtual=4),
@@ -90,24 +99,46 @@ def test_virtual_hands_back_once_ready_managed_keeps_up(origin: float) -> None:
 def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: float) -> None:
     """A restarted scaler has seconds of history: it must not hand back managed capacity it cannot judge."""
     history = _history(origin, [(0, 2, 3), (4, 2, 3)])
-    kept = share(history[-1], history, decided=1, target=10.0, ready=Readiness(9, 0), managed_cap=12, virtual_cap=40)
+    kept = share(
+        history[-1],
+        history,
+        hold=HOLD_SECONDS,
+        decided=1,
+        target=10.0,
+        ready=Readiness(9, 0),
+        managed_cap=12,
+        virtual_cap=40,
+    )
     assert kept == Split(total=3, managed=9, virtual=0, managed_ready=9)
     idle = _history(origin, [(0, 0, 0), (4, 0, 0)])
-    released = share(idle[-1], idle, decided=0, target=10.0, ready=Readiness(9, 0), managed_cap=12, virtual_cap=40)
+    released = share(
+        idle[-1], idle, hold=HOLD_SECONDS, decided=0, target=10.0, ready=Readiness(9, 0), managed_cap=12, virtual_cap=40
+    )
     assert released == Split(total=0, managed=0, virtual=0, managed_ready=9)
 
 
 def test_caps_bound_both_shares() -> None:
     now = Load(at=5.0, backlog=900, in_flight=0)
-    split = share(now, (now,), decided=90, target=10.0, ready=Readiness(2, 0), managed_cap=12, virtual_cap=40)
+    split = share(
+        now, (now,), hold=HOLD_SECONDS, decided=90, target=10.0, ready=Readiness(2, 0), managed_cap=12, virtual_cap=40
+    )
     assert split == Split(total=90, managed=12, virtual=40, managed_ready=2)
-    uncapped = share(now, (now,), decided=90, target=10.0, ready=Readiness(2, 0), managed_cap=None, virtual_cap=None)
+    uncapped = share(
+        now,
+        (now,),
+        hold=HOLD_SECONDS,
+        decided=90,
+        target=10.0,
+        ready=Readiness(2, 0),
+        managed_cap=None,
+        virtual_cap=None,
+    )
     assert uncapped == Split(total=90, managed=90, virtual=88, managed_ready=2)
 
 
 def test_without_readiness_the_group_is_pure_overflow_of_the_decided_count() -> None:
     now = Load(at=5.0, backlog=150, in_flight=30)
-    split = share(now, (now,), decided=15, target=10.0, ready=None, managed_cap=12, virtual_cap=40)
+    split = share(now, (now,), hold=HOLD_SECONDS, decided=15, target=10.0, ready=None, managed_cap=12, virtual_cap=40)
     assert split == Split(total=15, managed=12, virtual=3, managed_ready=None)
 
 
@@ -115,5 +146,11 @@ def test_the_policy_count_stands_in_for_the_backlog_term_now() -> None:
     """``decided`` (lead or drain) raises the need now; the busy term still floors it."""
     now = Load(at=5.0, backlog=20, in_flight=4)
     ready = Readiness(4, 0)
-    assert share(now, (now,), decided=7, target=10.0, ready=ready, managed_cap=12, virtual_cap=40).total == 7
-    assert share(now, (now,), decided=1, target=10.0, ready=ready, managed_cap=12, virtual_cap=40).total == 4
+    assert (
+        share(now, (now,), hold=HOLD_SECONDS, decided=7, target=10.0, ready=ready, managed_cap=12, virtual_cap=40).total
+        == 7
+    )
+    assert (
+        share(now, (now,), hold=HOLD_SECONDS, decided=1, target=10.0, ready=ready, managed_cap=12, virtual_cap=40).total
+        == 4
+    )

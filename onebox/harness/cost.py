@@ -54,10 +54,14 @@ def _integral(rows: Sequence[Row], value: Callable[[Row], float]) -> float:
     return sum(value(a) * (b.t - a.t) for a, b in itertools.pairwise(rows))
 
 
-def cost_of(report: RunReport, prices: Prices, *, virtual_deployment: str = "orders-virtual") -> Cost:
-    """The bill of one run: virtual pods (the Deployment's pods, which exist from creation to deletion) and nodes."""
+def cost_of(
+    report: RunReport, prices: Prices, *, virtual_deployment: str = "orders-virtual", fixed_nodes: int = 0
+) -> Cost:
+    """The bill of one run: virtual pods (the Deployment's pods, which exist from creation to deletion) and the
+    nodes Karpenter launched (``fixed_nodes`` that were there before and after the run are the same in every
+    set-up and left out)."""
     pod_seconds = _integral(report.rows, lambda r: r.replicas.get(virtual_deployment, 0))
-    node_seconds = _integral(report.rows, lambda r: r.nodes + r.provisioning)
+    node_seconds = _integral(report.rows, lambda r: max(0, r.nodes + r.provisioning - fixed_nodes))
     dollars = pod_seconds / HOUR * prices.virtual_pod_hour() + node_seconds / HOUR * prices.node_hour()
     return Cost(
         virtual_pod_seconds=round(pod_seconds, 1),

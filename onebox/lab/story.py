@@ -64,6 +64,34 @@ def _configure(obj: dict[str, Any], queue_id: str, cfg: HarnessConfig) -> dict[s
     return obj
 
 
+def _for_mode(objects: list[dict[str, Any]], cfg: HarnessConfig) -> list[dict[str, Any]]:
+    """The example's objects for ``cfg.mode``, as onebox.harness.config builds the model's ScaledObjects.
+
+    ``spillover`` keeps the pair; ``two-plain`` drops the group from both triggers; ``all-virtual`` and
+    ``all-managed`` keep one ScaledObject, without its group, capped at both caps together, and pin the other tier's
+    Deployment to zero replicas.
+    """
+    if cfg.mode == "spillover":
+        return objects
+    keep = {"all-virtual": (VIRTUAL,), "all-managed": (MANAGED,)}.get(cfg.mode, (MANAGED, VIRTUAL))
+    shaped = []
+    for obj in objects:
+        name = obj["metadata"].get("name")
+        if obj["kind"] == "ScaledObject":
+            if name not in keep:
+                continue
+            trigger = obj["spec"]["triggers"][0]["metadata"]
+            trigger.pop("group", None)
+            trigger.pop("managedMaxReplicas", None)
+            if len(keep) == 1:
+                obj["spec"]["maxReplicaCount"] = cfg.managed_max + cfg.virtual_max
+                trigger["maxReplicas"] = str(obj["spec"]["maxReplicaCount"])
+        if obj["kind"] == "Deployment" and name not in keep:
+            obj["spec"]["replicas"] = 0
+        shaped.append(obj)
+    return shaped
+
+
 class _Consumed:
     """What the lab's consumers processed, read from their messages.csv files (seq → deliveries, and waits)."""
 
@@ -128,6 +156,7 @@ class _Cluster:
             )
         ]
         return {
+            "claim_names": [c["metadata"]["name"] for c in claims],
             "replicas": replicas,
             "running": running,
             "pending": pending,
@@ -178,8 +207,9 @@ async def _run(
     settings = OciSettings(config_file=layout.oci_config, endpoint=layout.emulator_url)
     oci_config = oci.config.from_file(str(layout.oci_config))
     queue_id = _create_queue(oci_config, layout.emulator_url, str(up.status()["compartment_id"]))
-    objects = [_configure(o, queue_id, cfg) for o in kubectl.render(DEPLOY / "examples" / "spillover")]
+    objects = _for_mode([_configure(o, queue_id, cfg) for o in kubectl.render(DEPLOY / "examples" / "spillover")], cfg)
     kubectl.apply(layout.admin_kubeconfig, objects)
+    scaled = [o["metadata"]["name"] for o in objects if o["kind"] == "ScaledObject"]
     cluster = _Cluster(layout)
     consumed = _Consumed(layout.path("consumers"))
     produced: set[int] = set()
@@ -203,19 +233,21 @@ async def _run(
         )
         stats = queue_client(settings, queue_id)
         # KEDA has taken both ScaledObjects (Ready, HPA built) and opened their push streams before traffic starts
-        await loop.run_in_executor(executor, _wait_for_keda, layout)
+        await loop.run_in_executor(executor, _wait_for_keda, layout, scaled)
         await asyncio.sleep(cfg.polling_interval)
         started = time.monotonic()
         produce = asyncio.create_task(producer.run())
         rows: list[Row] = []
         events: dict[str, float] = {}
         first_node: float | None = None
+        launched: set[str] = set()
         restarted = False
         try:
             while time.monotonic() - started < cfg.max_seconds:
                 now = time.monotonic() - started
                 queue = await loop.run_in_executor(executor, lambda: stats.get_stats(queue_id).data.queue)
                 look = await loop.run_in_executor(executor, cluster.look)
+                launched.update(look["claim_names"])
                 counts, _ = await loop.run_in_executor(executor, consumed.read)
                 row = Row(
                     t=round(now, 2),
@@ -264,16 +296,16 @@ async def _run(
         produce=report_of_produce,
         keda={},
         config=cfg,
-        karpenter_nodes=max((r.nodes for r in rows), default=1) - 1,
+        karpenter_nodes=len(launched),
     )
     if out_dir is not None:
         write_report(report, out_dir, stream=stream)
     return report
 
 
-def _wait_for_keda(layout: Layout, timeout: float = 60.0) -> None:
+def _wait_for_keda(layout: Layout, names: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    for name in (MANAGED, VIRTUAL):
+    for name in names:
         while True:
             try:
                 kubectl.run(layout.admin_kubeconfig, ["get", "hpa", f"keda-hpa-{name}", "-n", NAMESPACE])

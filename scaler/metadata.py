@@ -81,8 +81,9 @@ def parse_partitions(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TriggerConfig:
-    """A parsed trigger: one field per metadata key, in the order users see them, plus the source it reads."""
+class SourceKeys:
+    """The keys that say what to read: the source and how its backlog is counted. Their own class only so that
+    neither half of ``TriggerConfig`` outgrows the floor plan; the keys keep one order (these first)."""
 
     source: Annotated[SourceKind, Param("source", "Where the backlog is read.", required=True)]
     queue_id: Annotated[str | None, Param("queueId", "OCID of the OCI Queue.", required=True, sources=_QUEUE)] = None
@@ -142,6 +143,13 @@ class TriggerConfig:
     messages_endpoint: Annotated[
         str | None, Param("messagesEndpoint", "Data-plane endpoint; skips the GetQueue lookup.")
     ] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerConfig(SourceKeys):
+    """A parsed trigger: one field per metadata key, in the order users see them, plus the source it reads. The
+    keys of what to read are ``SourceKeys``'; these say how many consumers the backlog needs."""
+
     target_backlog_per_replica: Annotated[
         float,
         Param(

@@ -165,3 +165,61 @@ async def test_without_api_access_virtual_takes_pure_overflow(
     # Backlog within managed capacity: the virtual member is inactive, so KEDA can take it to zero.
     small = so_ref("orders-virtual", queue_id, "virtual", 50, managedMaxReplicas="30")
     assert await replicas_for(stub, small) == (0, False)
+
+
+async def test_managed_holds_while_consumers_are_busy_and_virtual_hands_back(
+    emulator: Emulator, start_scaler: Any, channel_for: Any, tmp_path: Path
+) -> None:
+    """The busy term through real parts: consumers hold messages in flight after the backlog is gone."""
+    queue_id = emulator.create_queue("busy")
+    config_path = emulator.write_config(tmp_path / "oci" / "config")
+    client = oci.queue.QueueClient(oci.config.from_file(str(config_path)), service_endpoint=emulator.url)
+    for _ in range(6):
+        batch = [oci.queue.models.PutMessagesDetailsEntry(content="x") for _ in range(20)]
+        await asyncio.to_thread(client.put_messages, queue_id, oci.queue.models.PutMessagesDetails(messages=batch))
+
+    with FakeKubeApi() as kube:
+        for obj in (
+            scaled_object("orders-managed", "managed", queue_id, 10),
+            scaled_object("orders-virtual", "virtual", queue_id, 50),
+            deployment("orders-managed", 0, virtual=False),
+            deployment("orders-virtual", 0, virtual=True),
+        ):
+            kube.put(copy.deepcopy(obj))
+        app = await start_scaler(
+            queue_source=None,
+            stream_source=None,
+            oci=OciSettings(config_file=config_path, endpoint=emulator.url),
+            kube=KubeSettings(mode=KubeMode.KUBECONFIG, kubeconfig=kube.write_kubeconfig(tmp_path / "kubeconfig")),
+            kube_ttl_seconds=0.05,
+            cache_ttl_seconds=0.05,
+        )
+        stub = stub_for(channel_for(app))
+        v_ref = so_ref("orders-virtual", queue_id, "virtual", 50)
+        m_ref = so_ref("orders-managed", queue_id, "managed", 10)
+        # 120 waiting at target 10: the group needs 12; managed asks its cap, virtual covers all of it for now
+        assert await replicas_for(stub, m_ref) == (10, True)
+        assert await replicas_for(stub, v_ref) == (12, True)
+
+        # consumers took everything; 108 are done and deleted, 12 are still being worked on (in flight)
+        received = []
+        while len(received) < 120:
+            got = await asyncio.to_thread(client.get_messages, queue_id, visibility_in_seconds=120, limit=20)
+            received += got.data.messages
+        done = [oci.queue.models.DeleteMessagesDetailsEntry(receipt=m.receipt) for m in received[12:]]
+        for i in range(0, len(done), 20):
+            details = oci.queue.models.DeleteMessagesDetails(entries=done[i : i + 20])
+            await asyncio.to_thread(client.delete_messages, queue_id, details)
+        kube.put(deployment("orders-managed", 10, virtual=False))
+        kube.put(deployment("orders-virtual", 4, virtual=True))
+        await asyncio.sleep(0.15)
+        # backlog term ceil(12 / 10) = 2, but 12 consumers are busy: the need stays 12; Ready managed covers 10
+        assert await replicas_for(stub, v_ref) == (2, True)
+        assert await replicas_for(stub, m_ref) == (10, True)
+
+        # the work is done: nothing waits and nothing is in flight; virtual goes inactive, managed keeps its hold
+        rest = [oci.queue.models.DeleteMessagesDetailsEntry(receipt=m.receipt) for m in received[:12]]
+        await asyncio.to_thread(client.delete_messages, queue_id, oci.queue.models.DeleteMessagesDetails(entries=rest))
+        await asyncio.sleep(0.15)
+        assert await replicas_for(stub, v_ref) == (0, False)
+        assert (await replicas_for(stub, m_ref))[0] == 10

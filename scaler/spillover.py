@@ -17,8 +17,10 @@ The tiers then share the need:
   node takes to join), so a momentary dip never hands back nodes
   that cost a Karpenter round trip; with a short history (a restarted scaler) it also keeps what is Ready while
   the group has any need, so a restart never shrinks it;
-* **virtual** covers the need now that Ready managed consumers do not: it absorbs a burst at once and hands back as
-  Karpenter's nodes arrive and the managed tier keeps up.
+* **virtual** absorbs a burst at once and is handed back once managed capacity is Ready *and keeping up*: while the
+  backlog needs more consumers than the managed tier has Ready (``decided > managedReady``), the virtual tier covers
+  the whole need, so the managed pods that turn Ready mid-burst drain it faster instead of replacing virtual ones;
+  once Ready managed consumers cover the backlog, the virtual tier covers only the need beyond them.
 
 Every input comes from OCI and the Kubernetes API, never from memory of earlier answers beyond the readings both
 members (and every scaler replica) see alike, so any replica answers a member the same way. Without Kubernetes
@@ -98,7 +100,8 @@ def share(
     if current > 0 and not covers_hold(now, history, hold=hold):
         held = max(held, ready.managed)
     managed = max(0, held if managed_cap is None else min(held, managed_cap))
-    virtual = max(0, current - ready.managed)
+    keeping_up = decided <= ready.managed
+    virtual = max(0, current - ready.managed) if keeping_up else current
     if virtual_cap is not None:
         virtual = min(virtual, virtual_cap)
     return Split(total=current, managed=managed, virtual=virtual, managed_ready=ready.managed)

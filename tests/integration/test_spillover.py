@@ -124,11 +124,25 @@ async def test_virtual_share_falls_as_managed_pods_turn_ready(
                 kube.put(deployment("orders-managed", ready, virtual=False))
                 await asyncio.sleep(0.15)
                 observed.append((await replicas_for(stub, v_ref))[0])
-            assert observed == [27, 24, 20]  # the virtual tier hands back as managed capacity arrives
+            assert observed == [30, 30, 30]  # the burst still needs 30: Ready managed pods add to virtual ones
+            assert await replicas_for(stub, m_ref) == (10, True)
+
+            # consumers worked 205 messages off: 95 left need 10, which Ready managed covers: virtual hands back
+            taken = 0
+            while taken < 205:
+                got = await asyncio.to_thread(
+                    client.get_messages, queue_id, visibility_in_seconds=60, limit=min(20, 205 - taken)
+                )
+                entries = [oci.queue.models.DeleteMessagesDetailsEntry(receipt=m.receipt) for m in got.data.messages]
+                details = oci.queue.models.DeleteMessagesDetails(entries=entries)
+                await asyncio.to_thread(client.delete_messages, queue_id, details)
+                taken += len(entries)
+            await asyncio.sleep(0.15)
+            assert await replicas_for(stub, v_ref) == (0, False)
             assert await replicas_for(stub, m_ref) == (10, True)
 
         split_logs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("group shop/orders")]
-        assert any("managed 10, virtual 24" in m for m in split_logs)
+        assert any("managed 10, virtual 30" in m for m in split_logs)
         placement = [r.getMessage() for r in caplog.records if "breaks placement rules" in r.getMessage()]
         assert len(placement) == 1
         assert "orders-virtual" in placement[0]
@@ -142,7 +156,7 @@ async def test_virtual_share_falls_as_managed_pods_turn_ready(
             app.telemetry.registry.get_sample_value(
                 "burst_scaler_group_replicas", {"namespace": NS, "group": "orders", "tier": "virtual"}
             )
-            == 20
+            == 0
         )
 
 

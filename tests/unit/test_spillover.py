@@ -133,7 +133,7 @@ def test_caps_bound_both_shares() -> None:
         managed_cap=None,
         virtual_cap=None,
     )
-    assert uncapped == Split(total=90, managed=90, virtual=88, managed_ready=2)
+    assert uncapped == Split(total=90, managed=90, virtual=90, managed_ready=2)  # 2 Ready managed do not keep up
 
 
 def test_without_readiness_the_group_is_pure_overflow_of_the_decided_count() -> None:
@@ -154,3 +154,27 @@ def test_the_policy_count_stands_in_for_the_backlog_term_now() -> None:
         share(now, (now,), hold=HOLD_SECONDS, decided=1, target=10.0, ready=ready, managed_cap=12, virtual_cap=40).total
         == 4
     )
+
+
+@pytest.mark.parametrize(
+    ("decided", "managed_ready", "virtual"),
+    [
+        (30, 10, 30),  # the backlog needs more than Ready managed: virtual covers all of it, managed adds to it
+        (11, 10, 11),  # one short is still behind
+        (10, 10, 0),  # Ready managed covers the backlog: virtual hands back
+        (4, 10, 0),
+    ],
+)
+def test_virtual_hands_back_only_once_managed_keeps_up(decided: int, managed_ready: int, virtual: int) -> None:
+    now = Load(at=5.0, backlog=decided * 10, in_flight=0)
+    split = share(
+        now,
+        (now,),
+        hold=HOLD_SECONDS,
+        decided=decided,
+        target=10.0,
+        ready=Readiness(managed_ready, 0),
+        managed_cap=12,
+        virtual_cap=40,
+    )
+    assert split.virtual == virtual

@@ -201,10 +201,10 @@ class TriggerConfig(SourceKeys):
         float,
         Param(
             "holdSeconds",
-            "`tier: managed` in a `group`: how long the managed tier keeps the group's highest recent need, so a dip "
-            "never hands back nodes that cost a Karpenter round trip; cover your node launch time.",
-            minimum=0,
-            maximum=600,
+            "`tier: managed` in a `group`: bursts shorter than this stay on virtual nodes; a need sustained this "
+            "long moves to managed nodes and is kept this long after it ends (cover your node launch time).",
+            minimum=1,
+            maximum=120,
         ),
     ] = 120.0
     tier: Annotated[

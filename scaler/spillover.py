@@ -13,10 +13,11 @@ are consolidated while still coming up. So the group's need has two terms:
 
 The tiers then share the need:
 
-* **managed** is asked for the highest need of the last ``holdSeconds`` (120 s by default: longer than an OCI
-  node takes to join), so a momentary dip never hands back nodes
-  that cost a Karpenter round trip; with a short history (a restarted scaler) it also keeps what is Ready while
-  the group has any need, so a restart never shrinks it;
+* **managed** follows the need the group *sustains*: bursts shorter than ``holdSeconds`` (120 s by default, about
+  what an OCI node takes to join) are left to virtual nodes, which serve them without a node bought too late, and
+  a need that lasted ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that
+  cost a Karpenter round trip. A scaler with less than a window of readings (just restarted) keeps what is Ready
+  while the group has any need and buys nothing new;
 * **virtual** absorbs a burst at once and is handed back once managed capacity is Ready *and keeping up*: while the
   backlog needs more consumers than the managed tier has Ready (``decided > managedReady``), the virtual tier covers
   the whole need, so the managed pods that turn Ready mid-burst drain it faster instead of replacing virtual ones;
@@ -29,6 +30,7 @@ access there is no readiness to read: the group degrades to pure overflow above 
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 
 from scaler.routing import Split, split
@@ -66,15 +68,29 @@ def need(load: Load, *, target: float, ready: Readiness) -> int:
     return max(backlog_term, busy)
 
 
-def held_need(now: Load, history: tuple[Load, ...], *, hold: float, target: float, ready: Readiness) -> int:
-    """The highest need of the readings within ``hold`` seconds of ``now``, ``now`` included."""
-    recent = [s for s in history if 0 <= now.at - s.at <= hold]
-    return max([need(now, target=target, ready=ready)] + [need(s, target=target, ready=ready) for s in recent])
+def sustained_need(now: Load, history: tuple[Load, ...], *, hold: float, target: float, ready: Readiness) -> int | None:
+    """The need the group sustained, held: for each reading of the last ``hold``, the least need of the ``hold``
+    before it (a burst shorter than ``hold`` leaves no trace), and the highest of those (a dip shorter than ``hold``
+    leaves none either). None when the readings do not reach back a whole window: a scaler that started, or
+    restarted, moments ago cannot tell a burst from a plateau.
 
-
-def covers_hold(now: Load, history: tuple[Load, ...], *, hold: float) -> bool:
-    """Whether the readings reach back a whole hold window (else this scaler started, or restarted, recently)."""
-    return any(now.at - s.at >= hold for s in history)
+    A sliding-window minimum over the readings in time order, so the cost is linear in the history's length.
+    """
+    points = [(s.at, need(s, target=target, ready=ready)) for s in history if s.at <= now.at]
+    points.append((now.at, need(now, target=target, ready=ready)))
+    if now.at - points[0][0] < hold:
+        return None
+    window: collections.deque[int] = collections.deque()  # indices of points, needs increasing
+    best = 0
+    for i, (at, value) in enumerate(points):
+        while window and points[window[-1]][1] >= value:
+            window.pop()
+        window.append(i)
+        while points[window[0]][0] < at - hold:
+            window.popleft()
+        if now.at - at <= hold and at - points[0][0] >= hold:
+            best = max(best, points[window[0]][1])
+    return best
 
 
 def share(
@@ -96,10 +112,10 @@ def share(
     if ready is None:
         return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
     current = max(decided, need(now, target=target, ready=ready))
-    held = max(current, held_need(now, history, hold=hold, target=target, ready=ready))
-    if current > 0 and not covers_hold(now, history, hold=hold):
-        held = max(held, ready.managed)
-    managed = max(0, held if managed_cap is None else min(held, managed_cap))
+    sustained = sustained_need(now, history, hold=hold, target=target, ready=ready)
+    if sustained is None:  # too young to judge: keep what is Ready while there is work, buy nothing new
+        sustained = ready.managed if current > 0 else 0
+    managed = max(0, sustained if managed_cap is None else min(sustained, managed_cap))
     keeping_up = decided <= ready.managed
     virtual = max(0, current - ready.managed) if keeping_up else current
     if virtual_cap is not None:

@@ -44,7 +44,7 @@ class UncommittedOffset(StrEnum):
     LATEST = "latest"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueBacklog:
     """One GetStats answer. DLQ counts are kept for metrics only: dead letters never need a consumer."""
 

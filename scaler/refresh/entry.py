@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 V = TypeVar("V")
 
-_HISTORY = 128
-"""Successful reads kept per source for trend estimates (about two minutes at one read per second)."""
+_HISTORY = 256
+"""Successful reads kept per source for trends and a spill-over group's sustained need (about four minutes at one
+read per second: two windows of the longest ``holdSeconds``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot(Generic[V]):
     """A value and when (on the cache's clock) the read that produced it completed."""
 

@@ -216,7 +216,7 @@ async def test_managed_holds_while_consumers_are_busy_and_virtual_hands_back(
         assert await replicas_for(stub, v_ref) == (12, True)
 
         # consumers took everything; 108 are done and deleted, 12 are still being worked on (in flight)
-        received = []
+        received: list[Any] = []
         while len(received) < 120:
             got = await asyncio.to_thread(client.get_messages, queue_id, visibility_in_seconds=120, limit=20)
             received += got.data.messages

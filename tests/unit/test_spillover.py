@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from scaler.routing import Split
-from scaler.spillover import Load, Readiness, ceil_div, covers_hold, held_need, need, share
+from scaler.spillover import Load, Readiness, ceil_div, need, share, sustained_need
 
 ORIGINS = (0.0, 1_000_000.0)
 """Production timestamps come from time.monotonic(): nothing may assume a history starts at 0."""
@@ -37,23 +39,45 @@ def test_need_is_the_higher_of_backlog_and_busy(
     assert need(Load(at=0.0, backlog=backlog, in_flight=in_flight), target=10.0, ready=ready) == expected
 
 
-@pytest.mark.parametrize("origin", ORIGINS)
-def test_held_need_looks_back_exactly_one_hold_window(origin: float) -> None:
-    ready = Readiness(0, 0)
-    now = Load(at=origin + 100.0, backlog=10, in_flight=0)
-    inside = Load(at=origin + 100.0 - HOLD_SECONDS, backlog=70, in_flight=0)
-    outside = Load(at=origin + 100.0 - HOLD_SECONDS - 0.5, backlog=120, in_flight=0)
-    future = Load(at=origin + 101.0, backlog=150, in_flight=0)  # a reading newer than "now" is not history
-    assert held_need(now, (outside, inside, future), hold=HOLD_SECONDS, target=10.0, ready=ready) == 7
-    assert held_need(now, (outside,), hold=HOLD_SECONDS, target=10.0, ready=ready) == 1
+def _series(origin: float, needs: Sequence[tuple[float, int]]) -> tuple[Load, ...]:
+    """Readings whose need is exactly the given count (backlog term alone: backlog = 10 x need, nothing in flight)."""
+    return tuple(Load(at=origin + at, backlog=10.0 * n, in_flight=0) for at, n in needs)
+
+
+IDLE = Readiness(0, 0)
+
+
+def _sustained(history: tuple[Load, ...], hold: float = 10.0) -> int | None:
+    return sustained_need(history[-1], history, hold=hold, target=10.0, ready=IDLE)
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_covers_hold_needs_a_reading_a_whole_window_old(origin: float) -> None:
-    now = Load(at=origin + HOLD_SECONDS + 5.0, backlog=0, in_flight=0)
-    assert covers_hold(now, (Load(at=origin + 5.0, backlog=0, in_flight=0), now), hold=HOLD_SECONDS)
-    assert not covers_hold(now, (Load(at=origin + 5.5, backlog=0, in_flight=0), now), hold=HOLD_SECONDS)
-    assert not covers_hold(now, (), hold=HOLD_SECONDS)
+def test_a_burst_shorter_than_the_hold_leaves_no_trace(origin: float) -> None:
+    # 2 for 12 s, a burst of 9 for 8 s, then 2 again: the least need of every 10 s window is 2
+    history = _series(origin, [(t, 9 if 12 <= t < 20 else 2) for t in range(0, 31)])
+    assert _sustained(history) == 2
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_need_sustained_for_the_hold_counts_and_is_kept_for_the_hold(origin: float) -> None:
+    plateau = [(t, 8 if 5 <= t <= 16 else 2) for t in range(0, 27)]
+    # 8 held from t=5 to t=16: the window ending at t=15 or 16 saw 8 throughout
+    assert _sustained(_series(origin, plateau)) == 8  # t=26: the window ending at 16 is within the last 10 s
+    assert _sustained(_series(origin, [*plateau, (27, 2)])) == 2  # t=27: it is not
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_dip_shorter_than_the_hold_does_not_lower_it(origin: float) -> None:
+    history = _series(origin, [(t, 3 if 22 <= t <= 25 else 10) for t in range(0, 31)])
+    assert _sustained(history) == 10  # the window ending at t=21 saw 10 throughout, and t=21 is within 10 s
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_readings_must_reach_back_a_whole_window(origin: float) -> None:
+    assert _sustained(_series(origin, [(t, 5) for t in range(0, 10)])) is None  # 9 s < 10 s
+    assert _sustained(_series(origin, [(t, 5) for t in range(0, 11)])) == 5
+    future = (*_series(origin, [(t, 5) for t in range(0, 21)]), Load(at=origin + 99, backlog=900, in_flight=0))
+    assert sustained_need(future[-2], future, hold=10.0, target=10.0, ready=IDLE) == 5  # newer readings ignored
 
 
 def _history(origin: float, loads: list[tuple[float, float, int]]) -> tuple[Load, ...]:
@@ -61,55 +85,57 @@ def _history(origin: float, loads: list[tuple[float, float, int]]) -> tuple[Load
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_managed_holds_the_sustained_need_after_the_virtual_tier_drained_the_backlog(origin: float) -> None:
+def test_managed_keeps_the_sustained_need_after_the_virtual_tier_drained_the_backlog(origin: float) -> None:
     """The loop issue 15 measured: virtual drains the backlog, the backlog term collapses; managed must not."""
-    history = _history(origin, [(0, 150, 20), (20, 90, 40), (40, 8, 11), (70, 2, 10)])
-    now = history[-1]
-    split = share(
-        now,
-        history,
-        hold=HOLD_SECONDS,
-        decided=1,
-        target=10.0,
-        ready=Readiness(managed=8, virtual=6),
-        managed_cap=12,
-        virtual_cap=40,
-    )
-    # held: the reading at t=20 (9 by backlog, 14 busy) lies within the window; t=0 does not
-    assert split == Split(total=10, managed=12, virtual=2, managed_ready=8)
-
-
-@pytest.mark.parametrize("origin", ORIGINS)
-def test_virtual_hands_back_once_ready_managed_keeps_up(origin: float) -> None:
-    history = _history(origin, [(0, 3, 9), (30, 1, 10), (61, 0, 10)])
+    # 12 consumers busy for a whole minute, then the backlog is gone and 6 are busy
+    loads = [(float(t), 30.0, 12) for t in range(0, 121, 2)] + [(122.0, 2.0, 6)]
+    history = _history(origin, loads)
     split = share(
         history[-1],
         history,
         hold=HOLD_SECONDS,
-        decided=0,
+        decided=1,
         target=10.0,
         ready=Readiness(managed=12, virtual=4),
         managed_cap=12,
         virtual_cap=40,
     )
-    assert split == Split(total=10, managed=10, virtual=0, managed_ready=12)
+    assert split == Split(total=6, managed=12, virtual=0, managed_ready=12)
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_short_burst_stays_on_virtual_nodes(origin: float) -> None:
+    # two quiet minutes, then 20 s of a backlog of 400: managed stays at the quiet need, virtual takes the burst
+    loads = [(float(t), 5.0, 1) for t in range(0, 121, 2)] + [(float(t), 400.0, 10) for t in range(122, 141, 2)]
+    history = _history(origin, loads)
+    split = share(
+        history[-1],
+        history,
+        hold=HOLD_SECONDS,
+        decided=40,
+        target=10.0,
+        ready=Readiness(managed=1, virtual=10),
+        managed_cap=12,
+        virtual_cap=40,
+    )
+    assert split == Split(total=40, managed=1, virtual=40, managed_ready=1)
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
 def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: float) -> None:
-    """A restarted scaler has seconds of history: it must not hand back managed capacity it cannot judge."""
-    history = _history(origin, [(0, 2, 3), (4, 2, 3)])
+    """A restarted scaler has seconds of history: it must neither hand back managed capacity nor buy any."""
+    history = _history(origin, [(0, 2, 3), (4, 200, 3)])
     kept = share(
         history[-1],
         history,
         hold=HOLD_SECONDS,
-        decided=1,
+        decided=20,
         target=10.0,
         ready=Readiness(9, 0),
         managed_cap=12,
         virtual_cap=40,
     )
-    assert kept == Split(total=3, managed=9, virtual=0, managed_ready=9)
+    assert kept == Split(total=20, managed=9, virtual=20, managed_ready=9)
     idle = _history(origin, [(0, 0, 0), (4, 0, 0)])
     released = share(
         idle[-1], idle, hold=HOLD_SECONDS, decided=0, target=10.0, ready=Readiness(9, 0), managed_cap=12, virtual_cap=40
@@ -118,14 +144,15 @@ def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: 
 
 
 def test_caps_bound_both_shares() -> None:
-    now = Load(at=5.0, backlog=900, in_flight=0)
+    history = tuple(Load(at=1_000.0 + t, backlog=900, in_flight=0) for t in range(0, 121, 2))
+    now = history[-1]
     split = share(
-        now, (now,), hold=HOLD_SECONDS, decided=90, target=10.0, ready=Readiness(2, 0), managed_cap=12, virtual_cap=40
+        now, history, hold=HOLD_SECONDS, decided=90, target=10.0, ready=Readiness(2, 0), managed_cap=12, virtual_cap=40
     )
     assert split == Split(total=90, managed=12, virtual=40, managed_ready=2)
     uncapped = share(
         now,
-        (now,),
+        history,
         hold=HOLD_SECONDS,
         decided=90,
         target=10.0,

@@ -158,20 +158,30 @@ def mutmut(work: Path, *args: str, capture: bool = False) -> str:
 
 
 def run_mutmut(work: Path, max_children: int) -> None:
-    """``mutmut run``; into a file or pipe only the last state of each progress line (the spinner redraws its line
-    with carriage returns several times a second, megabytes over a run)."""
+    """``mutmut run``; into a file or pipe, without its spinner (a progress line redrawn several times a second,
+    megabytes over a run): only the last state of each run of progress lines is kept."""
     if sys.stdout.isatty():
         mutmut(work, "run", "--max-children", str(max_children))
         return
     try:
         output = mutmut(work, "run", "--max-children", str(max_children), capture=True)
     except SystemExit as failed:
-        raise SystemExit(_last_states(str(failed))) from None
-    print(_last_states(output))
+        raise SystemExit(_without_spinner(str(failed))) from None
+    print(_without_spinner(output))
 
 
-def _last_states(output: str) -> str:
-    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in output.split("\n"))
+def _is_progress(line: str) -> bool:
+    return bool(line) and "\u2800" <= line[0] <= "\u28ff"  # mutmut's spinner frames are braille characters
+
+
+def _without_spinner(output: str) -> str:
+    lines = [line.rstrip("\r").rsplit("\r", 1)[-1] for line in output.split("\n")]
+    kept = [
+        line
+        for line, after in zip(lines, [*lines[1:], ""], strict=True)
+        if not (_is_progress(line) and _is_progress(after)) and not line.lstrip().startswith("also copying")
+    ]
+    return "\n".join(kept)
 
 
 def results(work: Path) -> list[Mutant]:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from scaler.metadata import TriggerConfig
 from scaler.policy import (
     Observation,
-    Sample,
     decide,
     drain_replicas,
     estimate_throughput,
@@ -21,6 +20,7 @@ from scaler.policy import (
     trend,
 )
 from scaler.values import Policy, SourceKind, Tier
+from tests.support.histories import ORIGINS, samples
 
 
 def config(target_per_replica: float = 10, activation: float = 0, max_replicas: int | None = None) -> TriggerConfig:
@@ -115,25 +115,23 @@ def drain_config(**kw: object) -> TriggerConfig:
     return replace(config(10), policy=Policy.DRAIN, **kw)  # type: ignore[arg-type]
 
 
-def samples(*points: tuple[float, float]) -> tuple[Sample, ...]:
-    return tuple(Sample(at=t, backlog=b) for t, b in points)
-
-
-def test_trend_and_projection() -> None:
-    rising = samples((0, 100), (10, 200), (20, 300))
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_trend_and_projection(origin: float) -> None:
+    rising = samples((0, 100), (10, 200), (20, 300), origin=origin)
     assert trend(rising) == pytest.approx(10.0)
     assert project(300, rising, 15) == pytest.approx(450)
     assert project(300, rising, 600) == pytest.approx(500)  # never further ahead than 20 s of evidence
-    falling = samples((0, 300), (10, 200), (20, 100))
+    falling = samples((0, 300), (10, 200), (20, 100), origin=origin)
     assert project(100, falling, 60) == 100  # a falling backlog never inflates
-    assert trend(samples((0, 5))) is None
+    assert trend(samples((0, 5), origin=origin)) is None
 
 
-def test_throughput_estimate_is_a_lower_bound_from_falling_stretches() -> None:
-    history = samples((0, 500), (5, 400), (10, 350), (15, 360))
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_throughput_estimate_is_a_lower_bound_from_falling_stretches(origin: float) -> None:
+    history = samples((0, 500), (5, 400), (10, 350), (15, 360), origin=origin)
     assert estimate_throughput(history, 4) == pytest.approx(20 / 4)  # fastest drop 100 in 5 s over 4 replicas
     assert estimate_throughput(history, None) is None
-    assert estimate_throughput(samples((0, 1), (5, 9)), 3) is None  # never fell: no evidence
+    assert estimate_throughput(samples((0, 1), (5, 9), origin=origin), 3) is None  # never fell: no evidence
 
 
 @pytest.mark.parametrize(
@@ -144,9 +142,10 @@ def test_drain_table(backlog: float, drain: float, throughput: float, arrival: f
     assert drain_replicas(backlog, drain_seconds=drain, throughput=throughput, arrival=arrival) == replicas
 
 
-def test_drain_policy_with_given_throughput_and_replica_count() -> None:
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_drain_policy_with_given_throughput_and_replica_count(origin: float) -> None:
     cfg = drain_config(drain_seconds=30.0, throughput_per_replica=2.0, max_replicas=100)
-    steady = samples((0, 300), (10, 300), (20, 300))  # flat: arrivals equal what 5 replicas consume
+    steady = samples((0, 300), (10, 300), (20, 300), origin=origin)  # flat: arrivals equal what 5 replicas consume
     decision = decide(Observation(backlog=300, history=steady, ready_replicas=5), cfg)
     assert decision.desired_replicas == 10  # (300/30 + 5*2) / 2
     assert hpa_replicas(decision.metric_value, target(cfg).size_float, truncate=False) == 10
@@ -157,14 +156,15 @@ def test_drain_policy_falls_back_to_backlog_without_evidence() -> None:
     assert decide(Observation(backlog=95), cfg).desired_replicas == 10
 
 
-def test_lead_time_requests_managed_capacity_ahead_of_the_queue() -> None:
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_lead_time_requests_managed_capacity_ahead_of_the_queue(origin: float) -> None:
     from dataclasses import replace
 
     cfg = replace(config(10), tier=Tier.MANAGED, lead_seconds=30.0)
-    rising = samples((0, 0), (10, 100), (20, 200))
+    rising = samples((0, 0), (10, 100), (20, 200), origin=origin)
     # 10 msg/s for 30 s, but only 20 s of evidence: (200 + 10*20) / 10
     assert decide(Observation(backlog=200, history=rising), cfg).desired_replicas == 40
-    falling = samples((0, 400), (10, 300), (20, 200))
+    falling = samples((0, 400), (10, 300), (20, 200), origin=origin)
     assert decide(Observation(backlog=200, history=falling), cfg).desired_replicas == 20
 
 
@@ -175,14 +175,17 @@ def test_lead_time_requests_managed_capacity_ahead_of_the_queue() -> None:
     policy=st.sampled_from(list(Policy)),
     lead=st.sampled_from([0.0, 30.0]),
     max_replicas=st.one_of(st.none(), st.integers(1, 200)),
+    origin=st.sampled_from(ORIGINS),
 )
 def test_every_policy_respects_caps_floor_and_is_monotonic(
-    backlog: int, slope: float, ready: int | None, policy: Policy, lead: float, max_replicas: int | None
+    backlog: int, slope: float, ready: int | None, policy: Policy, lead: float, max_replicas: int | None, origin: float
 ) -> None:
     from dataclasses import replace
 
     cfg = replace(config(10, max_replicas=max_replicas), policy=policy, tier=Tier.MANAGED, lead_seconds=lead)
-    history = samples((0, max(0.0, backlog - 20 * slope)), (10, max(0.0, backlog - 10 * slope)), (20, backlog))
+    history = samples(
+        (0, max(0.0, backlog - 20 * slope)), (10, max(0.0, backlog - 10 * slope)), (20, backlog), origin=origin
+    )
     low = decide(Observation(backlog=backlog, history=history, ready_replicas=ready), cfg)
     high = decide(Observation(backlog=backlog + 7, history=history, ready_replicas=ready), cfg)
     assert 0 <= low.desired_replicas <= high.desired_replicas

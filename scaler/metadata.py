@@ -204,9 +204,9 @@ class TriggerConfig(SourceKeys):
             "`tier: managed` in a `group`: bursts shorter than this stay on virtual nodes; a need sustained this "
             "long moves to managed nodes and is kept this long after it ends (cover your node launch time).",
             minimum=1,
-            maximum=120,
+            maximum=180,
         ),
-    ] = 120.0
+    ] = 180.0
     tier: Annotated[
         Tier | None,
         Param(

@@ -13,8 +13,8 @@ are consolidated while still coming up. So the group's need has two terms:
 
 The tiers then share the need:
 
-* **managed** follows the need the group *sustains*: bursts shorter than ``holdSeconds`` (120 s by default, about
-  what an OCI node takes to join) are left to virtual nodes, which serve them without a node bought too late, and
+* **managed** follows the need the group *sustains*: bursts shorter than ``holdSeconds`` (180 s by default: new
+  nodes could not serve them, an OCI node takes minutes to join) are left to virtual nodes, which serve them without a node bought too late, and
   a need that lasted ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that
   cost a Karpenter round trip. A scaler with less than a window of readings (just restarted) keeps what is Ready
   while the group has any need and buys nothing new;

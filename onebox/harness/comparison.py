@@ -12,7 +12,7 @@ Two settings, so that no figure depends on harness knobs chosen in our favour:
 Both share the workload: 0.25 s of work per message (4 msg/s per replica), ``targetBacklogPerReplica: 10``, managed
 cap 12 and virtual cap 40 (one-tier baselines get the sum, 52), 4 consumer pods per managed node, no managed node
 before the burst (every managed node is Karpenter's, so its cost is the set-up's own). Our pair keeps its
-defaults, with its one timing (``holdSeconds``, 120 s) compressed by the same factor as the cluster's.
+defaults, with its one timing (``holdSeconds``, 180 s) compressed by the same factor as the cluster's.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def comparison_config(setting: Setting, *, mode: str, profile: Profile) -> Harne
         until_nodes_gone=True,
         mode=mode,
         profile=profile,
-        # our own timing, compressed like the cluster's: holdSeconds' default of 120 s covers an OCI node's launch
-        managed_metadata=(("holdSeconds", f"{120.0 * f:g}"),) if mode == "spillover" else (),
+        # our own timing, compressed like the cluster's: holdSeconds' default of 180 s
+        managed_metadata=(("holdSeconds", f"{180.0 * f:g}"),) if mode == "spillover" else (),
     )
     return replace(base, max_seconds=profile.duration + 240.0)

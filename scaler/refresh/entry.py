@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 V = TypeVar("V")
 
-_HISTORY = 256
-"""Successful reads kept per source for trends and a spill-over group's sustained need (about four minutes at one
+_HISTORY = 400
+"""Successful reads kept per source for trends and a spill-over group's sustained need (over six minutes at one
 read per second: two windows of the longest ``holdSeconds``)."""
 
 

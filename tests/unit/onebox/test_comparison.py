@@ -20,7 +20,7 @@ def _triggers(mode: str) -> dict[str, dict[str, str]]:
 def test_each_mode_asks_the_scaler_what_its_users_would() -> None:
     ours = _triggers("spillover")
     assert {m["group"] for m in ours.values()} == {"orders"}
-    assert ours["orders-managed"]["holdSeconds"] == f"{120 * DEFAULTS_FACTOR:g}"
+    assert ours["orders-managed"]["holdSeconds"] == f"{180 * DEFAULTS_FACTOR:g}"
     two = _triggers("two-plain")
     assert set(two) == {"orders-managed", "orders-virtual"}
     assert all("group" not in m and "holdSeconds" not in m for m in two.values())

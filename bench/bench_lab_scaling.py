@@ -8,7 +8,8 @@ Lab-sized: every consumer pod is a real process on this machine, so the traces a
 bench_scaling.py's (spike 2 → 30 → 2 msg/s, plateau 20 msg/s; managed cap 6, virtual 20, one-tier baselines 26) at the
 same 0.25 s of work per message. Timings are the lab's own, i.e. upstream's: HPA sync and rate-policy period 15 s,
 the managed member's legacy 300 s scale-down window, a 60 s window on the virtual member (deploy/examples), KEDA
-polling 2 s; a Karpenter node Ready 20 s after launch, and our ``holdSeconds`` compressed like it (36 s for 180 s). Karpenter's NodePool is pinned, for the run, to the KWOK
+polling 2 s; a Karpenter node Ready 20 s after launch, and our ``holdSeconds`` compressed like it (36 s for
+180 s). Karpenter's NodePool is pinned, for the run, to the KWOK
 instance type of the model's node (4 vCPU, 16 GiB: 2 OCPUs) so the cost model prices what was launched. Every run
 lasts the same ``--seconds`` and is billed to its end (nodes still up are billed to then, in every set-up alike).
 """

@@ -14,10 +14,10 @@ are consolidated while still coming up. So the group's need has two terms:
 The tiers then share the need:
 
 * **managed** follows the need the group *sustains*: bursts shorter than ``holdSeconds`` (180 s by default: new
-  nodes could not serve them, an OCI node takes minutes to join) are left to virtual nodes, which serve them without a node bought too late, and
-  a need that lasted ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that
-  cost a Karpenter round trip. A scaler with less than a window of readings (just restarted) keeps what is Ready
-  while the group has any need and buys nothing new;
+  nodes could not serve them, an OCI node takes minutes to join) are left to virtual nodes, and a need that lasted
+  ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that cost a Karpenter
+  round trip. A scaler with less than a window of readings (just restarted) keeps what is Ready while the group
+  has any need and buys nothing new;
 * **virtual** absorbs a burst at once and is handed back once managed capacity is Ready *and keeping up*: while the
   backlog needs more consumers than the managed tier has Ready (``decided > managedReady``), the virtual tier covers
   the whole need, so the managed pods that turn Ready mid-burst drain it faster instead of replacing virtual ones;

@@ -84,6 +84,21 @@ async def replicas_for(stub: Any, ref: pb.ScaledObjectRef) -> tuple[int, bool]:
     return -(-round(value.metricValueFloat * 1000) // round(spec.targetSizeFloat * 1000)), active
 
 
+HOLD = "1"
+"""The managed member's holdSeconds here: a burst must last this long before it buys managed capacity."""
+
+
+async def sustained(stub: Any, ref: pb.ScaledObjectRef, want: int) -> tuple[int, bool]:
+    """Ask until the readings span a hold window (each answer refreshes: the cache TTL is shorter than a poll)."""
+    answer = await replicas_for(stub, ref)
+    for _ in range(40):
+        if answer[0] == want:
+            break
+        await asyncio.sleep(0.1)
+        answer = await replicas_for(stub, ref)
+    return answer
+
+
 async def test_virtual_share_falls_as_managed_pods_turn_ready(
     emulator: Emulator, start_scaler: Any, channel_for: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -113,11 +128,13 @@ async def test_virtual_share_falls_as_managed_pods_turn_ready(
             )
             stub = stub_for(channel_for(app))
             v_ref = so_ref("orders-virtual", queue_id, "virtual", 50)
-            m_ref = so_ref("orders-managed", queue_id, "managed", 10)
+            m_ref = so_ref("orders-managed", queue_id, "managed", 10, holdSeconds=HOLD)
 
-            # Burst of 300 at target 10: D = 30. Managed asks for its cap at once; virtual absorbs it all now.
-            assert await replicas_for(stub, m_ref) == (10, True)
+            # Burst of 300 at target 10: D = 30. Virtual absorbs it all at once; managed buys nothing for a burst
+            # younger than its hold, and asks its cap once the need lasted that long.
             assert await replicas_for(stub, v_ref) == (30, True)
+            assert await replicas_for(stub, m_ref) == (0, True)
+            assert await sustained(stub, m_ref, 10) == (10, True)
 
             observed = []
             for ready in (3, 6, 10):  # Karpenter nodes arrive, managed pods turn Ready
@@ -210,10 +227,10 @@ async def test_managed_holds_while_consumers_are_busy_and_virtual_hands_back(
         )
         stub = stub_for(channel_for(app))
         v_ref = so_ref("orders-virtual", queue_id, "virtual", 50)
-        m_ref = so_ref("orders-managed", queue_id, "managed", 10)
-        # 120 waiting at target 10: the group needs 12; managed asks its cap, virtual covers all of it for now
-        assert await replicas_for(stub, m_ref) == (10, True)
+        m_ref = so_ref("orders-managed", queue_id, "managed", 10, holdSeconds=HOLD)
+        # 120 waiting at target 10: the group needs 12; virtual covers all of it, managed its cap once it lasted
         assert await replicas_for(stub, v_ref) == (12, True)
+        assert await sustained(stub, m_ref, 10) == (10, True)
 
         # consumers took everything; 108 are done and deleted, 12 are still being worked on (in flight)
         received: list[Any] = []
@@ -231,9 +248,9 @@ async def test_managed_holds_while_consumers_are_busy_and_virtual_hands_back(
         assert await replicas_for(stub, v_ref) == (2, True)
         assert await replicas_for(stub, m_ref) == (10, True)
 
-        # the work is done: nothing waits and nothing is in flight; virtual goes inactive, managed keeps its hold
+        # the work is done: nothing waits and nothing is in flight; virtual goes inactive (how long managed keeps
+        # its share is the hold's arithmetic, pinned by tests/unit/test_spillover.py on a clock that never drifts)
         rest = [oci.queue.models.DeleteMessagesDetailsEntry(receipt=m.receipt) for m in received[:12]]
         await asyncio.to_thread(client.delete_messages, queue_id, oci.queue.models.DeleteMessagesDetails(entries=rest))
         await asyncio.sleep(0.15)
         assert await replicas_for(stub, v_ref) == (0, False)
-        assert (await replicas_for(stub, m_ref))[0] == 10

@@ -99,10 +99,12 @@ def _group_share(config: TriggerConfig, evidence: Evidence, observation: Observa
     managed_cap = config.max_replicas if config.tier == Tier.MANAGED else config.managed_max_replicas
     if peer is not None and config.tier == Tier.VIRTUAL and peer.max_replicas is not None:
         managed_cap = peer.max_replicas
-    mine = target.ready_replicas if target is not None else None
-    theirs = peer.workload.ready_replicas if peer is not None and peer.workload is not None else None
-    managed_ready, virtual_ready = (mine, theirs) if config.tier == Tier.MANAGED else (theirs, mine)
-    ready = Readiness(managed=managed_ready, virtual=virtual_ready or 0) if managed_ready is not None else None
+    theirs = peer.workload if peer is not None else None
+    managed, virtual = (target, theirs) if config.tier == Tier.MANAGED else (theirs, target)
+    ready = None
+    if managed is not None:
+        virtual_ready = virtual.ready_replicas if virtual is not None else 0
+        ready = Readiness(managed.ready_replicas, virtual_ready, managed_replicas=managed.replicas)
     history = tuple(_load(s.value, config, s.observed_at) for s in evidence.history)
     now = _load(reading, config, evidence.history[-1].observed_at if evidence.history else 0.0)
     shares = share(

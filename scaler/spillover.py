@@ -16,8 +16,8 @@ The tiers then share the need:
 * **managed** follows the need the group *sustains*: bursts shorter than ``holdSeconds`` (180 s by default: new
   nodes could not serve them, an OCI node takes minutes to join) are left to virtual nodes, and a need that lasted
   ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that cost a Karpenter
-  round trip. A scaler with less than a window of readings (just restarted) keeps what is Ready while the group
-  has any need and buys nothing new;
+  round trip. A scaler with less than a window of readings (just restarted) keeps the managed replicas there
+  are (Ready or waiting for a node) while the group has any need, and buys nothing new;
 * **virtual** absorbs a burst at once and is handed back once managed capacity is Ready *and keeping up*: while the
   backlog needs more consumers than the managed tier has Ready (``decided > managedReady``), the virtual tier covers
   the whole need, so the managed pods that turn Ready mid-burst drain it faster instead of replacing virtual ones;
@@ -53,6 +53,8 @@ class Readiness:
 
     managed: int
     virtual: int
+    managed_replicas: int = 0
+    """The managed Deployment's current replica count, Ready or not (pods waiting for a Karpenter node count)."""
 
 
 def ceil_div(value: float, per: float) -> int:
@@ -113,8 +115,8 @@ def share(
         return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
     current = max(decided, need(now, target=target, ready=ready))
     sustained = sustained_need(now, history, hold=hold, target=target, ready=ready)
-    if sustained is None:  # too young to judge: keep what is Ready while there is work, buy nothing new
-        sustained = ready.managed if current > 0 else 0
+    if sustained is None:  # too young to judge: keep what runs or is coming while there is work, buy nothing new
+        sustained = max(ready.managed, ready.managed_replicas) if current > 0 else 0
     managed = max(0, sustained if managed_cap is None else min(sustained, managed_cap))
     keeping_up = decided <= ready.managed
     virtual = max(0, current - ready.managed) if keeping_up else current

@@ -71,8 +71,9 @@ class HarnessConfig:
     ScaledObject on the same queue, each capped like our pair, no group)."""
     profile: Profile | None = None
     """The traffic; None: a spike from the ``spike_*`` fields over ``produce_seconds``."""
-    managed_metadata: tuple[tuple[str, str], ...] = ()
-    """Extra trigger metadata for the managed member (e.g. ``policy``, ``leadSeconds``)."""
+    managed_metadata: tuple[tuple[str, str], ...] = (("holdSeconds", "10"),)
+    """Extra trigger metadata for the managed member (e.g. ``policy``, ``leadSeconds``). By default ``holdSeconds``
+    shortened like every other timing here (the product's default is 180 s, for OCI nodes that take minutes)."""
     managed_min_replicas: int = 0
     """The managed member's ``minReplicaCount`` (deploy/examples/spillover has 1; the short demo lets it reach 0)."""
     hpa_legacy_stabilization: float | None = None
@@ -99,6 +100,7 @@ class HarnessConfig:
             hpa_legacy_stabilization=300.0,
             managed_min_replicas=1,
             max_seconds=600.0,
+            managed_metadata=(("holdSeconds", "20"),),  # shortened like the lab's 20 s node launch
         )
         return replace(lab, **overrides)
 

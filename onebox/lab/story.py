@@ -55,7 +55,9 @@ def _configure(obj: dict[str, Any], queue_id: str, cfg: HarnessConfig) -> dict[s
         trigger = spec["triggers"][0]["metadata"]
         trigger.update(queueId=queue_id, targetBacklogPerReplica=f"{cfg.target_per_replica:g}")
         trigger["maxReplicas"] = str(spec["maxReplicaCount"])
-        if not managed:
+        if managed:
+            trigger.update(dict(cfg.managed_metadata))
+        else:
             trigger["managedMaxReplicas"] = str(cfg.managed_max)
             window = max(0, round(cfg.scale_down_stabilization))
             spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] = (
@@ -81,8 +83,8 @@ def _for_mode(objects: list[dict[str, Any]], cfg: HarnessConfig) -> list[dict[st
             if name not in keep:
                 continue
             trigger = obj["spec"]["triggers"][0]["metadata"]
-            trigger.pop("group", None)
-            trigger.pop("managedMaxReplicas", None)
+            for key in ("group", "managedMaxReplicas", *dict(cfg.managed_metadata)):
+                trigger.pop(key, None)
             if len(keep) == 1:
                 obj["spec"]["maxReplicaCount"] = cfg.managed_max + cfg.virtual_max
                 trigger["maxReplicas"] = str(obj["spec"]["maxReplicaCount"])

@@ -25,6 +25,8 @@ def _shorten(obj: dict[str, Any]) -> None:
         return
     obj["spec"]["cooldownPeriod"] = 20
     if obj["metadata"]["name"] == MANAGED:
+        # a burst buys managed nodes once it lasted holdSeconds: shortened like the lab's 20 s node launch
+        obj["spec"]["triggers"][0]["metadata"]["holdSeconds"] = "20"
         behavior = {"scaleDown": {"stabilizationWindowSeconds": 30}}
         obj["spec"]["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
 

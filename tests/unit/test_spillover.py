@@ -136,6 +136,17 @@ def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: 
         virtual_cap=40,
     )
     assert kept == Split(total=20, managed=9, virtual=20, managed_ready=9)
+    coming = share(
+        history[-1],
+        history,
+        hold=HOLD_SECONDS,
+        decided=20,
+        target=10.0,
+        ready=Readiness(9, 0, managed_replicas=12),
+        managed_cap=12,
+        virtual_cap=40,
+    )
+    assert coming.managed == 12  # 3 managed pods waiting for a Karpenter node are kept too
     idle = _history(origin, [(0, 0, 0), (4, 0, 0)])
     released = share(
         idle[-1], idle, hold=HOLD_SECONDS, decided=0, target=10.0, ready=Readiness(9, 0), managed_cap=12, virtual_cap=40

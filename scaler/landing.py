@@ -78,21 +78,28 @@ def _quantize(value: float, *, truncate: bool) -> int:
     return floor + 1 if scaled - floor >= 0.5 else floor  # Go's math.Round: halves away from zero
 
 
+def _band_says(ratio: float, low: float, high: float) -> set[bool]:
+    """Whether ``low ≤ ratio ≤ high`` holds, for every nudge of both bounds by the slack: one answer, or both."""
+    inside = low + _SLACK <= ratio <= high - _SLACK
+    outside = ratio < low - _SLACK or ratio > high + _SLACK
+    return {True} if inside else {False} if outside else {True, False}
+
+
 def hpa_readings(value: float, *, target_size: float, current: int, tolerance: Tolerance) -> set[int]:
     """Every count the HPA may compute from ``value`` at ``current`` replicas, over the readings it may make."""
     counts: set[int] = set()
-    nudges = ((-_SLACK, -_SLACK), (-_SLACK, _SLACK), (_SLACK, -_SLACK), (_SLACK, _SLACK))
+    up, down = tolerance.scale_up, tolerance.scale_down
     for truncate in (False, True):
         usage = _quantize(value, truncate=truncate)
         per_pod = max(1, _quantize(target_size, truncate=truncate))
-        moved = math.ceil(usage / per_pod)
         ratio = usage / (per_pod * current)
-        for up, down in nudges:
-            within = (1.0 - (tolerance.scale_down + down)) <= ratio <= (1.0 + tolerance.scale_up + up)
-            counts.add(current if within else moved)
-        if tolerance.scale_up == tolerance.scale_down:  # the check before Kubernetes 1.33
-            for nudge in (-_SLACK, _SLACK):
-                counts.add(current if abs(1.0 - ratio) <= tolerance.scale_up + nudge else moved)
+        held = _band_says(ratio, 1.0 - down, 1.0 + up)
+        if up == down:  # the check before Kubernetes 1.33: |1 − ratio| ≤ tolerance
+            held |= _band_says(abs(1.0 - ratio), -1.0, up)
+        if True in held:
+            counts.add(current)
+        if False in held:
+            counts.add(math.ceil(usage / per_pod))
     return counts
 
 

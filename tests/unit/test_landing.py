@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from scaler.kube import tolerance_of
 from scaler.landing import Landed, Tolerance, hpa_readings, land, rule_for, value_for
 from scaler.values import Landing
 from tests.unit.landing_oracle import DEFAULT_BAND, Band, expected, reachable_counts, readings
@@ -111,3 +112,25 @@ def test_no_value_reaches_a_count_inside_the_band() -> None:
 )
 def test_rule_by_role(landing: Landing | None, virtual: bool, grouped: bool, rule: Landing) -> None:
     assert rule_for(landing, tier_virtual=virtual, grouped=grouped) is rule
+
+
+def so_with(behavior: dict[str, object] | None) -> dict[str, object]:
+    advanced = {} if behavior is None else {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
+    return {"spec": {"scaleTargetRef": {"name": "orders"}, "advanced": advanced}}
+
+
+@pytest.mark.parametrize(
+    ("behavior", "tolerance"),
+    [
+        (None, Tolerance(0.1, 0.1)),  # no behavior: the controller's default
+        ({"scaleDown": {"stabilizationWindowSeconds": 60}}, Tolerance(0.1, 0.1)),
+        ({"scaleUp": {"tolerance": "0"}, "scaleDown": {"tolerance": 0}}, Tolerance(0.0, 0.0)),
+        ({"scaleUp": {"tolerance": "50m"}, "scaleDown": {"tolerance": "0.2"}}, Tolerance(0.05, 0.2)),
+        ({"scaleDown": {"tolerance": "1e-2"}}, Tolerance(0.1, 0.01)),
+        ({"scaleUp": {"tolerance": "-1"}, "scaleDown": {"tolerance": "ten"}}, Tolerance(0.1, 0.1)),  # not valid
+    ],
+)
+def test_the_scaled_objects_tolerance_is_read_from_its_hpa_behavior(
+    behavior: dict[str, object] | None, tolerance: Tolerance
+) -> None:
+    assert tolerance_of(so_with(behavior)) == tolerance

@@ -16,6 +16,7 @@ from typing import Final, NamedTuple
 
 from scaler.cluster import ClusterView
 from scaler.kube import GroupPeer, Workload
+from scaler.landing import land, rule_for
 from scaler.metadata import SourceRef, TriggerConfig
 from scaler.placement import Finding, Severity, lint_workload
 from scaler.policy import Decision, Observation, Sample, backlog_of, decide, replica_cap, resize, uses_history
@@ -25,7 +26,7 @@ from scaler.resolution import Resolved
 from scaler.routing import Split
 from scaler.series import Bookkeeping
 from scaler.spillover import Load, Readiness, share
-from scaler.values import Policy, QueueBacklog, Reading, Tier
+from scaler.values import Landing, Policy, QueueBacklog, Reading, Tier
 
 DEADLINE_MARGIN_SECONDS: Final = 0.05
 """Kept back from the caller's deadline to build and send the answer."""
@@ -81,8 +82,32 @@ def conclude(config: TriggerConfig, evidence: Evidence, *, scaled_object: str) -
     observation = Observation(backlog=float(backlog), history=history, ready_replicas=ready)
     if config.group is not None and config.tier is not None:
         decision, shares = _group_share(config, evidence, observation)
-        return Outcome(decision, backlog, shares, findings)
-    return Outcome(decide(observation, config, cap=replica_cap(reading, config)), backlog, None, findings)
+        return Outcome(_landed(decision, config, reading, target), backlog, shares, findings)
+    decision = decide(observation, config, cap=replica_cap(reading, config))
+    return Outcome(_landed(decision, config, reading, target), backlog, None, findings)
+
+
+def _landing_rule(config: TriggerConfig) -> Landing:
+    grouped = config.group is not None and config.tier is not None
+    return rule_for(config.landing, tier_virtual=config.tier == Tier.VIRTUAL, grouped=grouped)
+
+
+def _landed(decision: Decision, config: TriggerConfig, reading: Reading, workload: Workload | None) -> Decision:
+    """The decision moved to the count the HPA can reach from the target's current replicas (scaler.landing);
+    unchanged without the target's replica count (no Kubernetes API access), as without landing."""
+    rule = _landing_rule(config)
+    if workload is None or rule is Landing.OFF:
+        return decision
+    landed = land(
+        decision.desired_replicas,
+        decision.metric_value,
+        current=workload.replicas,
+        rule=rule,
+        tolerance=workload.tolerance,
+        target_size=target_size(config).size_float,
+        cap=replica_cap(reading, config),
+    )
+    return replace(decision, desired_replicas=landed.replicas, metric_value=landed.value)
 
 
 def _load(reading: Reading, config: TriggerConfig, at: float) -> Load:
@@ -150,7 +175,8 @@ class Evaluator:
         # Only what this trigger's decision uses: no history for plain backlog scaling, no API reads untiered.
         wants_history = uses_history(config) or config.group is not None
         evidence = Evidence(snapshot.value, self._cache.history(config.ref) if wants_history else ())
-        if self._cluster is not None and (config.policy == Policy.DRAIN or config.tier is not None):
+        needs_cluster = config.policy == Policy.DRAIN or config.tier is not None or _landing_rule(config) != Landing.OFF
+        if self._cluster is not None and needs_cluster:
             evidence = await self._with_cluster(self._cluster, resolved, evidence, max_wait)
         outcome = conclude(config, evidence, scaled_object=resolved.name)
         if evidence.target is not None and config.tier is not None:

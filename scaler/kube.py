@@ -18,7 +18,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -26,6 +26,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from scaler.errors import ConfigError, UpstreamError
+from scaler.landing import CLUSTER_DEFAULT, DEFAULT_TOLERANCE, Tolerance
+from scaler.placement import parse_quantity
 from scaler.settings import KubeMode, KubeSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class Workload:
     ready_replicas: int
     manifest: Mapping[str, Any]
     """The whole object, camelCase JSON as the API serves it (input to the placement lint)."""
+    tolerance: Tolerance = CLUSTER_DEFAULT
+    """The tolerance of the HPA that scales it, from its ScaledObject (where the landing arithmetic starts)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,20 @@ def _metadata_of(scaled_object: Mapping[str, Any]) -> list[Mapping[str, str]]:
     return [t.get("metadata") or {} for t in triggers if isinstance(t, Mapping)]
 
 
+def _tolerance(rules: Any) -> float:
+    """One direction's ``tolerance`` (a Kubernetes quantity such as ``"0.05"`` or ``50m``), else the default."""
+    value = parse_quantity(rules.get("tolerance")) if isinstance(rules, Mapping) else None
+    return float(value) if value is not None and value >= 0 else DEFAULT_TOLERANCE
+
+
+def tolerance_of(scaled_object: Mapping[str, Any]) -> Tolerance:
+    """The HPA tolerance a ScaledObject asks for: KEDA copies ``advanced.horizontalPodAutoscalerConfig.behavior``
+    into its HPA, and Kubernetes ≥ 1.33 (HPAConfigurableTolerance) honours ``scaleUp/scaleDown.tolerance`` there."""
+    advanced = scaled_object.get("spec", {}).get("advanced") or {}
+    behavior = (advanced.get("horizontalPodAutoscalerConfig") or {}).get("behavior") or {}
+    return Tolerance(scale_up=_tolerance(behavior.get("scaleUp")), scale_down=_tolerance(behavior.get("scaleDown")))
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(value)
@@ -210,7 +228,8 @@ class KubeReader:
         name = ref.get("name")
         if not isinstance(name, str):
             return None
-        return self.workload(namespace, str(ref.get("kind") or "Deployment"), name)
+        workload = self.workload(namespace, str(ref.get("kind") or "Deployment"), name)
+        return None if workload is None else replace(workload, tolerance=tolerance_of(so))
 
     def group_peer(self, namespace: str, group: str, tier: str) -> GroupPeer | None:
         """The ScaledObject in ``namespace`` whose trigger has ``group`` and ``tier`` metadata, with its target."""

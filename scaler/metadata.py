@@ -18,7 +18,7 @@ from typing import Annotated, Final
 from scaler.errors import MetadataError
 from scaler.params import Param, Spec, convert_values, declare, lookup, quote, read_values, undeclared
 from scaler.params import render_table as _render
-from scaler.values import Policy, SourceKind, Tier, UncommittedOffset
+from scaler.values import Landing, Policy, SourceKind, Tier, UncommittedOffset
 
 KEDA_OWN_KEYS: Final[frozenset[str]] = frozenset(
     {"scalerAddress", "enableTLS", "unsafeSsl", "caCert", "tlsClientCert", "tlsClientKey"}
@@ -78,6 +78,13 @@ def parse_partitions(text: str) -> tuple[str, ...]:
     if not found:
         raise ValueError("expected at least one partition id")
     return tuple(str(p) for p in sorted(found))
+
+
+_LANDING_DOC: Final = (
+    "Which count the HPA is steered to when the decided one lies inside its tolerance band (needs the target's "
+    'current replicas from the Kubernetes API; README, "Landing past the HPA tolerance"). Unset: `down` for a '
+    "group's virtual member, `hold` for its managed member, `off` (KEDA's semantics) otherwise."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,6 +245,7 @@ class TriggerConfig(SourceKeys):
             minimum=0,
         ),
     ] = None
+    landing: Annotated[Landing | None, Param("landing", _LANDING_DOC)] = None
     ref: SourceRef = field(init=False, repr=False, compare=False)
     """The read this trigger needs, derived from the fields above: the refresh cache's key."""
 

@@ -37,6 +37,20 @@ class Policy(StrEnum):
     """Enough replicas to drain the backlog within ``drainSeconds`` at the observed arrival rate."""
 
 
+class Landing(StrEnum):
+    """Which replica count the metric steers the HPA to when the decided one lies inside its tolerance band
+    (``landing``); see scaler.landing."""
+
+    OFF = "off"
+    """Send the plain value: inside the band the HPA keeps its current count, as with any KEDA scaler."""
+    HOLD = "hold"
+    """Keep the current count when the decided one is out of reach; land exactly on it otherwise."""
+    DOWN = "down"
+    """The largest reachable count not above the decided one (a virtual group member hands back)."""
+    NEAREST = "nearest"
+    """The reachable count nearest the decided one (ties keep the current count)."""
+
+
 class UncommittedOffset(StrEnum):
     """Where a partition a consumer group never committed starts counting (``uncommittedOffset``)."""
 

@@ -4,7 +4,10 @@ The local harness must turn the scaler's metric into replicas exactly as a real 
 test proves nothing. Sources (kubernetes/kubernetes pkg/controller/podautoscaler):
 
 * replica_calculator.go ``GetExternalPerPodMetricReplicas`` (AverageValue): ``usage = Σ values``; if
-  ``|usage / (target × currentReplicas) − 1| ≤ tolerance`` keep the current count, else ``ceil(usage / target)``.
+  ``1 − scaleDown tolerance ≤ usage / (target × statusReplicas) ≤ 1 + scaleUp tolerance`` (``Tolerances.isWithin``,
+  Kubernetes ≥ 1.33) keep the current count, else ``ceil(usage / target)``. Each direction's tolerance is
+  ``behavior.scaleUp/scaleDown.tolerance`` where set (feature HPAConfigurableTolerance), else the controller's
+  ``--horizontal-pod-autoscaler-tolerance`` (0.1).
 * ``GetExternalMetricReplicas`` (Value): ``ratio = Σ values / target``; outside tolerance,
   ``ceil(ratio × readyPods)``.
 * horizontal.go picks one of two paths by ``spec.behavior``. KEDA copies
@@ -43,12 +46,25 @@ def _milli(value: float) -> int:
     return round(value * 1000)
 
 
-def average_value_replicas(usage: float, target: float, current: int, *, tolerance: float = DEFAULT_TOLERANCE) -> int:
-    """AverageValue external metric: replicas for a summed metric ``usage`` against a per-pod ``target``."""
+def average_value_replicas(
+    usage: float,
+    target: float,
+    current: int,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    scale_up_tolerance: float | None = None,
+    scale_down_tolerance: float | None = None,
+) -> int:
+    """AverageValue external metric: replicas for a summed metric ``usage`` against a per-pod ``target``.
+
+    ``tolerance`` is the controller's; a direction's own tolerance (from ``behavior``) replaces it when given.
+    """
     usage_m, target_m = _milli(usage), max(1, _milli(target))
     if current > 0:
         ratio = usage_m / (target_m * current)
-        if abs(ratio - 1.0) <= tolerance:
+        up = tolerance if scale_up_tolerance is None else scale_up_tolerance
+        down = tolerance if scale_down_tolerance is None else scale_down_tolerance
+        if (1.0 - down) <= ratio <= (1.0 + up):
             return current
     return math.ceil(usage_m / target_m)
 
@@ -85,6 +101,10 @@ class Behavior:
     scale_down_stabilization_seconds: float = DEFAULT_DOWNSCALE_STABILIZATION_SECONDS
     scale_down_policies: tuple[ScalingPolicy, ...] = (ScalingPolicy("Percent", 100, DEFAULT_POLICY_PERIOD_SECONDS),)
     scale_down_select: str = "Max"
+    scale_up_tolerance: float | None = None
+    """``scaleUp.tolerance``; None: the controller's tolerance."""
+    scale_down_tolerance: float | None = None
+    """``scaleDown.tolerance``; None: the controller's tolerance."""
 
     @classmethod
     def defaults(cls, *, policy_period: float, scale_down_stabilization: float) -> Behavior:
@@ -212,7 +232,14 @@ def hpa_step(
     ``behavior`` None is an HPA without ``spec.behavior`` (the legacy path); ``downscale_stabilization`` is the
     controller's flag that path uses for its window.
     """
-    raw = average_value_replicas(usage, target, current, tolerance=tolerance)
+    raw = average_value_replicas(
+        usage,
+        target,
+        current,
+        tolerance=tolerance,
+        scale_up_tolerance=behavior.scale_up_tolerance if behavior is not None else None,
+        scale_down_tolerance=behavior.scale_down_tolerance if behavior is not None else None,
+    )
     if behavior is None:
         stabilized = _stabilize_legacy(state, now, raw, downscale_stabilization)
         ceiling = min(max_replicas, legacy_scale_up_limit(current))

@@ -13,6 +13,7 @@ from onebox.harness.cluster import ClusterModel
 from onebox.harness.pods import VIRTUAL
 from onebox.harness.scaledobject import ScaledObjectSpec
 from scaler.kube import GroupPeer, Workload
+from scaler.landing import DEFAULT_TOLERANCE, Tolerance
 
 
 class ModelClusterReader:
@@ -25,7 +26,18 @@ class ModelClusterReader:
         self._scaled_objects = dict(scaled_objects)
         self._targets = dict(targets)
 
-    def _workload(self, namespace: str, deployment_name: str) -> Workload | None:
+    def _tolerance(self, scaled_object: str) -> Tolerance:
+        """What the scaler reads from the ScaledObject's ``behavior``: the tolerance its HPA (the harness's) uses."""
+        spec = self._scaled_objects.get(scaled_object)
+        behavior = spec.behavior if spec is not None else None
+        if behavior is None:
+            return Tolerance()
+        up, down = behavior.scale_up_tolerance, behavior.scale_down_tolerance
+        return Tolerance(
+            scale_up=DEFAULT_TOLERANCE if up is None else up, scale_down=DEFAULT_TOLERANCE if down is None else down
+        )
+
+    def _workload(self, namespace: str, deployment_name: str, tolerance: Tolerance) -> Workload | None:
         deployment = self._model.deployments.get(deployment_name)
         if deployment is None:
             return None
@@ -66,11 +78,12 @@ class ModelClusterReader:
             replicas=deployment.replicas,
             ready_replicas=deployment.ready,
             manifest=manifest,
+            tolerance=tolerance,
         )
 
     def scale_target(self, namespace: str, scaled_object: str) -> Workload | None:
         target = self._targets.get(scaled_object)
-        return self._workload(namespace, target) if target else None
+        return self._workload(namespace, target, self._tolerance(scaled_object)) if target else None
 
     def group_peer(self, namespace: str, group: str, tier: str) -> GroupPeer | None:
         for name, spec in self._scaled_objects.items():

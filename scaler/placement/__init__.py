@@ -13,6 +13,7 @@ as ``kubectl get -o json`` or a manifest file spells them. No I/O, so the CLI an
 - ``readers``: defensive readers over untrusted dicts, and OKE's pod sizing;
 - ``scheduling``: node selection and toleration semantics, as the kube-scheduler applies them;
 - ``rules``: the tier rules over one pod template or workload;
+- ``restrictions``: the Kubernetes features OKE virtual nodes refuse, one rule each;
 - ``discovery``: which ScaledObjects/ScaledJobs name this scaler, and linting what they scale.
 
 Judgement calls, kept here so they are visible:
@@ -31,6 +32,12 @@ Judgement calls, kept here so they are visible:
   the request, else 0.125 OCPU; sidecars (init containers with ``restartPolicy: Always``) add to the regular
   containers; other init containers count at their peak; rounded up to a whole OCPU. No per-pod memory maximum is
   documented, so memory is not checked.
+- Virtual-node restrictions (Oracle, "Comparing Virtual Nodes with Managed Nodes"): a request that differs from its
+  limit is an error when both are set; a request without a limit is sized from the request and stays the
+  ``virtual-unsized`` warning. The four unsupported pod security settings (fsGroup, sysctls, seccompProfile,
+  supplementalGroups) are one rule, since one fix (drop them from the pod's securityContext) covers them. Only the
+  pod-level fields are checked, as Oracle's list names pod settings; a container's own ``seccompProfile`` is not
+  flagged. Sidecars are init containers, so ``virtual-init-containers`` flags them too.
 - Managed tier: selecting a Karpenter NodePool (``karpenter.sh/nodepool`` in the nodeSelector or in every required
   affinity term) counts as selecting managed capacity, and then the ``workload-type=stateful`` toleration is not
   required. If the NodePool objects are among the input, the pod must tolerate their NoSchedule/NoExecute taints

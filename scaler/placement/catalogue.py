@@ -53,6 +53,16 @@ class RuleId(StrEnum):
     VIRTUAL_DAEMONSET = "virtual-daemonset"
     VIRTUAL_SHAPE_LIMIT = "virtual-shape-limit"
     VIRTUAL_UNSIZED = "virtual-unsized"
+    VIRTUAL_INIT_CONTAINERS = "virtual-init-containers"
+    VIRTUAL_EPHEMERAL_CONTAINERS = "virtual-ephemeral-containers"
+    VIRTUAL_EMPTYDIR_COUNT = "virtual-emptydir-count"
+    VIRTUAL_EMPTYDIR_SIZE_LIMIT = "virtual-emptydir-size-limit"
+    VIRTUAL_GRPC_PROBE = "virtual-grpc-probe"
+    VIRTUAL_REQUESTS_DIFFER_FROM_LIMITS = "virtual-requests-differ-from-limits"
+    VIRTUAL_HOST_PORT = "virtual-host-port"
+    VIRTUAL_NODE_PORT_RANGE = "virtual-node-port-range"
+    VIRTUAL_POD_SECURITY_CONTEXT = "virtual-pod-security-context"
+    VIRTUAL_SHARE_PROCESS_NAMESPACE = "virtual-share-process-namespace"
     MANAGED_MISSING_SELECTOR = "managed-missing-selector"
     MANAGED_MISSING_TOLERATION = "managed-missing-toleration"
     MANAGED_NODEPOOL_TOLERATION = "managed-nodepool-toleration"
@@ -167,9 +177,92 @@ RULES: Final[Mapping[RuleId, Rule]] = _rules(
         RuleId.VIRTUAL_UNSIZED,
         TIER_VIRTUAL,
         Severity.WARNING,
-        "Virtual nodes size each pod from its containers' limits (else requests, else 0.125 OCPU / 0.5 GB); OKE "
-        "recommends requests equal to limits for cpu and memory.",
+        "Virtual nodes size each pod from its containers' limits (else requests, else 0.125 OCPU / 0.5 GB); a "
+        "container without cpu and memory limits gets a shape the scheduler did not assume.",
         "resources:\n  requests: {{cpu: 500m, memory: 1Gi}}\n  limits: {{cpu: 500m, memory: 1Gi}}",
+    ),
+    Rule(
+        RuleId.VIRTUAL_INIT_CONTAINERS,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not run init containers, and so no sidecars (init containers with `restartPolicy: Always`).",
+        "do the set-up in the main container's entrypoint, or in a Job before the rollout, or set `tier: managed`:\n"
+        "{pod_spec}:\n  initContainers: []",
+    ),
+    Rule(
+        RuleId.VIRTUAL_EPHEMERAL_CONTAINERS,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not support ephemeral containers.",
+        "remove ephemeralContainers from the pod spec; to debug with `kubectl debug`, run a copy with "
+        "`tier: managed`:\n{pod_spec}:\n  ephemeralContainers: []",
+    ),
+    Rule(
+        RuleId.VIRTUAL_EMPTYDIR_COUNT,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "A virtual-node pod supports one emptyDir volume.",
+        "mount one emptyDir at each path with subPath:\n{pod_spec}:\n  volumes:\n  - name: {volume}\n"
+        "    emptyDir: {{}}\n  containers:\n  - volumeMounts:\n"
+        "    - {{name: {volume}, mountPath: /tmp, subPath: tmp}}\n"
+        "    - {{name: {volume}, mountPath: /var/cache/app, subPath: cache}}",
+        {"volume": "scratch"},
+    ),
+    Rule(
+        RuleId.VIRTUAL_EMPTYDIR_SIZE_LIMIT,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not support an emptyDir `sizeLimit`; the pod's ephemeral storage (15 GB including the "
+        "image) bounds it.",
+        "remove the sizeLimit (bound the pod with resources.limits.ephemeral-storage instead):\n{pod_spec}:\n"
+        "  volumes:\n  - name: {volume}\n    emptyDir: {{}}",
+        {"volume": "tmp"},
+    ),
+    Rule(
+        RuleId.VIRTUAL_GRPC_PROBE,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not support gRPC probes (`livenessProbe`, `readinessProbe` or `startupProbe` with `grpc`).",
+        "probe the port with tcpSocket (or httpGet, or an exec of grpc_health_probe) instead:\nreadinessProbe:\n"
+        "  tcpSocket:\n    port: 6000",
+    ),
+    Rule(
+        RuleId.VIRTUAL_REQUESTS_DIFFER_FROM_LIMITS,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes need each container's requests equal to its limits.",
+        "resources:\n  requests: {{cpu: 500m, memory: 1Gi}}\n  limits: {{cpu: 500m, memory: 1Gi}}",
+    ),
+    Rule(
+        RuleId.VIRTUAL_HOST_PORT,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual-node pods have no host ports: `hostPort` is not supported.",
+        "remove hostPort and reach the pod through a Service:\nports:\n- containerPort: 8080",
+    ),
+    Rule(
+        RuleId.VIRTUAL_NODE_PORT_RANGE,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not support a `containerPort` in the NodePort range 30000-32767.",
+        "listen on a port outside 30000-32767 (a Service's nodePort may still forward to it):\nports:\n"
+        "- containerPort: 8080",
+    ),
+    Rule(
+        RuleId.VIRTUAL_POD_SECURITY_CONTEXT,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not support the pod security settings `fsGroup`, `sysctls`, `seccompProfile` and "
+        "`supplementalGroups`.",
+        "remove them from the pod's securityContext (runAsUser, runAsGroup and runAsNonRoot remain):\n{pod_spec}:\n"
+        "  securityContext:\n    runAsNonRoot: true\n    runAsUser: 10001\n    runAsGroup: 10001",
+    ),
+    Rule(
+        RuleId.VIRTUAL_SHARE_PROCESS_NAMESPACE,
+        TIER_VIRTUAL,
+        Severity.ERROR,
+        "Virtual nodes do not support a process namespace shared between a pod's containers.",
+        "{pod_spec}:\n  shareProcessNamespace: false",
     ),
     Rule(
         RuleId.MANAGED_MISSING_SELECTOR,

@@ -42,6 +42,7 @@ from scaler.placement.readers import (
     sized,
     text,
 )
+from scaler.placement.restrictions import virtual_restrictions
 from scaler.placement.scheduling import Taint, pins_managed, selected_nodepools, selects_label, tolerates
 
 VIRTUAL_MAX_POD_OCPU: Final = Decimal(64)
@@ -144,6 +145,8 @@ def _lint_virtual(spec: Obj, report: Report) -> None:
         report.add(RuleId.VIRTUAL_HOST_NETWORK, "tier virtual, but the pod sets hostNetwork: true")
     _lint_virtual_containers(spec, report)
     _lint_virtual_shape(spec, report)
+    for rule_id, message, slots in virtual_restrictions(spec):
+        report.add(rule_id, message, **slots)
 
 
 def _lint_virtual_volumes(volumes: list[Obj], report: Report) -> None:
@@ -237,16 +240,8 @@ def _lint_virtual_shape(spec: Obj, report: Report) -> None:
     unsized: list[str] = []
     for label, container in containers(spec):
         missing = [name for name in ("cpu", "memory") if resource(container, "limits", name) is None]
-        differs = [
-            name
-            for name in ("cpu", "memory")
-            if name not in missing
-            and resource(container, "requests", name) not in (None, resource(container, "limits", name))
-        ]
         if missing:
             unsized.append(f"{label} has no {' or '.join(missing)} limit")
-        elif differs:
-            unsized.append(f"{label} requests less {' and '.join(differs)} than its limit")
     if unsized:
         report.add(
             RuleId.VIRTUAL_UNSIZED,

@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from scaler.metadata import parse_metadata
 from scaler.values import Tier
 from tests.deploy.manifests import (
@@ -44,7 +46,10 @@ def test_every_trigger_parses_with_the_scalers_own_parser() -> None:
     }
     for overlay, obj in found:
         for trigger in obj["spec"]["triggers"]:
-            assert trigger["type"] in ("external", "external-push")
+            if trigger["type"] not in ("external", "external-push"):
+                # another scaler's trigger only ever backs ours up inside a scalingModifiers formula
+                assert trigger["name"] in obj["spec"]["advanced"]["scalingModifiers"]["formula"], describe(obj)
+                continue
             metadata = trigger["metadata"]
             assert all(isinstance(v, str) for v in metadata.values()), f"{overlay}: metadata values must be strings"
             parsed = parse_metadata(metadata)
@@ -92,8 +97,38 @@ def test_scaled_objects_target_a_consumer_reading_the_same_source() -> None:
             assert workload["spec"]["template"]["spec"]["serviceAccountName"] == "burst-consumer"
 
 
-def test_spillover_members_share_one_source_and_agree_on_the_managed_cap() -> None:
-    objects = rendered("examples/spillover")
+def test_scaling_modifiers_pass_the_scalers_value_through_and_fall_back_to_the_second_trigger() -> None:
+    """The formula's first term is our trigger, so while the scaler answers the HPA sees its value unchanged against
+    the same target; KEDA turns fallback off unless the target is a whole number (fallback.go HasValidFallback)."""
+    modified = [obj for _, obj in scaled_objects() if "scalingModifiers" in obj["spec"].get("advanced", {})]
+    assert {obj["metadata"]["name"] for obj in modified} == {"queue-fallback"}
+    for obj in modified:
+        modifiers = obj["spec"]["advanced"]["scalingModifiers"]
+        ours, *others = obj["spec"]["triggers"]
+        assert ours["type"] == "external-push"
+        assert others
+        assert modifiers["formula"].startswith(f"{ours['name']} ?? ")
+        assert all(t["name"] in modifiers["formula"] for t in others)
+        config = parse_metadata(ours["metadata"]).config
+        assert modifiers["target"] == str(int(config.target_backlog_per_replica))
+        assert modifiers.get("metricType", "AverageValue") == "AverageValue"
+        assert obj["spec"]["fallback"]["behavior"] == "scalingModifiers"
+
+
+def test_exact_landing_sets_tolerance_zero_on_every_hpa() -> None:
+    objects = rendered("examples/spillover-exact")
+    members = [o for o in objects if o["kind"] == "ScaledObject"]
+    assert len(members) == 2
+    for obj in members:
+        behavior = obj["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+        assert behavior["scaleUp"]["tolerance"] == behavior["scaleDown"]["tolerance"] == "0", describe(obj)
+    virtual = find(objects, "ScaledObject", "orders-virtual")["spec"]["advanced"]["horizontalPodAutoscalerConfig"]
+    assert virtual["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 60  # merged, not replaced
+
+
+@pytest.mark.parametrize("overlay", ["examples/spillover", "examples/spillover-exact"])
+def test_spillover_members_share_one_source_and_agree_on_the_managed_cap(overlay: str) -> None:
+    objects = rendered(overlay)
     members = {
         parse_metadata(o["spec"]["triggers"][0]["metadata"]).config.tier: parse_metadata(
             o["spec"]["triggers"][0]["metadata"]

@@ -21,14 +21,31 @@ from tests.support.kube_api import FakeKubeApi
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "placement"
 
+RESTRICTIONS = (
+    "virtual-init-containers",
+    "virtual-ephemeral-containers",
+    "virtual-emptydir-count",
+    "virtual-emptydir-size-limit",
+    "virtual-grpc-probe",
+    "virtual-requests-differ-from-limits",
+    "virtual-host-port",
+    "virtual-node-port-range",
+    "virtual-pod-security-context",
+    "virtual-share-process-namespace",
+)
+"""The rules for what OKE virtual nodes refuse: each has broken/<rule>.yaml and its corrected good/<rule>.yaml."""
 BROKEN = {
     ("virtual-missing-toleration", "Deployment", "shop", "invoices-consumer", "invoices"),
     ("virtual-pvc", "Deployment", "shop", "reports-consumer", "reports"),
     ("virtual-gpu", "Deployment", "media", "thumbnails-consumer", "thumbnails"),
     ("managed-missing-toleration", "Deployment", "shop", "ledger-consumer", "ledger"),
+} | {
+    (rule, "Deployment", "edge", f"{rule.removeprefix('virtual-')}-consumer", rule.removeprefix("virtual-"))
+    for rule in RESTRICTIONS
 }
 """Exactly what the broken fixtures break: one rule each, nothing from the correct ones."""
-CHECKED_ALL = 8  # 4 correct (orders pair, payments, reindex ScaledJob) + 4 broken
+GOOD_CHECKED = 4 + len(RESTRICTIONS)  # orders pair, payments, reindex ScaledJob, one per restriction
+CHECKED_ALL = GOOD_CHECKED + len(BROKEN)
 
 
 def check(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -76,7 +93,7 @@ def test_reports_exactly_the_broken_manifests_as_json() -> None:
     assert result.returncode == 1, result.stderr
     found, report = reported(result)
     assert found == BROKEN
-    assert (report["errors"], report["warnings"], report["checked"]) == (4, 0, CHECKED_ALL)
+    assert (report["errors"], report["warnings"], report["checked"]) == (len(BROKEN), 0, CHECKED_ALL)
     for finding in report["findings"]:
         assert finding["severity"] == "error"
         assert finding["message"]
@@ -91,15 +108,20 @@ def test_human_output_names_object_rule_and_fix() -> None:
         "ERROR virtual-pvc Deployment shop/reports-consumer (ScaledObject reports): tier virtual, but volume "
         "'scratch' (claim 'reports-scratch') needs a persistent volume"
     ) in result.stdout
-    assert sum(line.startswith("ERROR ") for line in lines) == 4
+    assert sum(line.startswith("ERROR ") for line in lines) == len(BROKEN)
     assert "      - key: virtual-kubelet.io/provider" in lines  # the fix, as YAML
-    assert lines[-1] == "4 errors, 0 warnings (6 ScaledObjects/ScaledJobs with a tier checked)"
+    assert (
+        lines[-1]
+        == f"{len(BROKEN)} errors, 0 warnings ({len(BROKEN) + 2} ScaledObjects/ScaledJobs with a tier checked)"
+    )
 
 
 def test_correct_manifests_pass() -> None:
     result = check("-f", str(FIXTURES / "good"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == ["no placement problems (4 ScaledObjects/ScaledJobs with a tier checked)"]
+    assert result.stdout.splitlines() == [
+        f"no placement problems ({GOOD_CHECKED} ScaledObjects/ScaledJobs with a tier checked)"
+    ]
     found, report = reported(check("-f", str(FIXTURES / "good"), "--output", "json"))
     assert (found, report["errors"], report["warnings"]) == (set(), 0, 0)
 
@@ -111,12 +133,13 @@ def test_missing_target_is_a_warning_only(tmp_path: Path) -> None:
     result = check("-f", str(manifest), "-o", "json")
     assert result.returncode == 0, result.stderr
     found, report = reported(result)
+    restricted = {rule.removeprefix("virtual-") for rule in RESTRICTIONS}
     assert found == {
         ("target-not-found", "Deployment", "shop", "orders-consumer-managed", "orders-managed"),
         ("target-not-found", "Deployment", "shop", "orders-consumer-virtual", "orders-virtual"),
         ("target-not-found", "Deployment", "payments", "payments-consumer", "payments"),
-    }
-    assert (report["errors"], report["warnings"]) == (0, 3)
+    } | {("target-not-found", "Deployment", "edge-fixed", f"{name}-consumer", name) for name in restricted}
+    assert (report["errors"], report["warnings"]) == (0, 3 + len(RESTRICTIONS))
     assert {f["severity"] for f in report["findings"]} == {"warning"}
 
 
@@ -124,6 +147,20 @@ def test_reads_stdin_and_defaults_the_namespace() -> None:
     text = (FIXTURES / "broken" / "invoices-missing-toleration.yaml").read_text().replace("  namespace: shop\n", "")
     found, _ = reported(check("-f", "-", "-n", "team-a", "-o", "json", stdin=text))
     assert found == {("virtual-missing-toleration", "Deployment", "team-a", "invoices-consumer", "invoices")}
+
+
+@pytest.mark.parametrize("rule", RESTRICTIONS)
+def test_each_virtual_node_restriction_fails_its_fixture_and_passes_the_corrected_one(
+    rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = check_in_process(capsys, "-f", str(FIXTURES / "broken" / f"{rule}.yaml"), "-o", "json")
+    name = rule.removeprefix("virtual-")
+    assert (code, reported(out)[0]) == (1, {(rule, "Deployment", "edge", f"{name}-consumer", name)})
+    (finding,) = reported(out)[1]["findings"]
+    assert finding["message"].startswith("tier virtual, but ")
+    assert finding["fix"]
+    code, out, _ = check_in_process(capsys, "-f", str(FIXTURES / "good" / f"{rule}.yaml"))
+    assert (code, out) == (0, "no placement problems (1 ScaledObject/ScaledJob with a tier checked)\n")
 
 
 @pytest.mark.parametrize(

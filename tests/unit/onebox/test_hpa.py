@@ -14,6 +14,19 @@ def test_average_value_oracles() -> None:
     assert average_value_replicas(0, 10, current=3) == 0
 
 
+def test_per_direction_tolerances_as_kubernetes_1_33_reads_them() -> None:
+    assert average_value_replicas(280, 10, current=30) == 30  # ratio 0.933: inside the default band
+    assert average_value_replicas(280, 10, current=30, scale_down_tolerance=0.0) == 28
+    assert average_value_replicas(280, 10, current=30, scale_up_tolerance=0.0) == 30  # the other direction's
+    assert average_value_replicas(330, 10, current=30) == 30  # ratio 1.1 is on the band: isWithin keeps 30
+    assert average_value_replicas(330, 10, current=30, scale_up_tolerance=0.05) == 33
+    state = HpaState()
+    behavior = Behavior(scale_down_stabilization_seconds=0, scale_up_tolerance=0.0, scale_down_tolerance=0.0)
+    step: dict[str, Any] = {"target": 10.0, "min_replicas": 1, "max_replicas": 100, "behavior": behavior}
+    assert hpa_step(state, now=0, current=30, usage=290.0, **step) == 29  # exact landing with tolerance 0
+    assert hpa_step(state, now=15, current=29, usage=300.0, **step) == 30
+
+
 def test_value_oracle() -> None:
     assert value_replicas(20, 5, ready=3, current=3) == 12
 

@@ -102,7 +102,7 @@ VIRTUAL_CASES: list[tuple[str, Mutation, set[str]]] = [
     (
         "privileged init container",
         spec_set(initContainers=[container("setup", cpu="100m", memory="128Mi", securityContext={"privileged": True})]),
-        {"virtual-privileged"},
+        {"virtual-privileged", "virtual-init-containers"},
     ),
     # GPUs
     ("nvidia GPU limit", limits(**{"nvidia.com/gpu": "1"}), {"virtual-gpu"}),
@@ -126,7 +126,7 @@ VIRTUAL_CASES: list[tuple[str, Mutation, set[str]]] = [
             first_container(resources=container(cpu="60")["resources"]),
             spec_set(initContainers=[container("proxy", cpu="5", restartPolicy="Always")]),
         ),
-        {"virtual-shape-limit"},
+        {"virtual-shape-limit", "virtual-init-containers"},
     ),
     (
         "ordinary init container counts at its peak only",
@@ -134,12 +134,12 @@ VIRTUAL_CASES: list[tuple[str, Mutation, set[str]]] = [
             first_container(resources=container(cpu="60")["resources"]),
             spec_set(initContainers=[container("migrate", cpu="8")]),
         ),
-        set(),
+        {"virtual-init-containers"},  # not too big; refused for being an init container
     ),
     (
         "init container alone too big",
         spec_set(initContainers=[container("migrate", cpu="70")]),
-        {"virtual-shape-limit"},
+        {"virtual-shape-limit", "virtual-init-containers"},
     ),
     (
         "two large containers",
@@ -155,8 +155,9 @@ VIRTUAL_CASES: list[tuple[str, Mutation, set[str]]] = [
         first_container(
             resources={"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
         ),
-        {"virtual-unsized"},
+        {"virtual-requests-differ-from-limits"},
     ),
+    ("requests only", first_container(resources={"requests": {"cpu": "1", "memory": "1Gi"}}), {"virtual-unsized"}),
     ("limits only", first_container(resources={"limits": {"cpu": "1", "memory": "1Gi"}}), set()),
     # several at once
     (

@@ -56,7 +56,7 @@ class Role:
 
 ROLES = (
     Role("virtual", Landing.DOWN, {"tier": "virtual", "group": "g", "managedMaxReplicas": "0"}),
-    Role("managed", Landing.HOLD, {"tier": "managed", "group": "g"}),
+    Role("managed", Landing.HOLD, {"tier": "managed", "landing": "hold"}),  # a group's managed rule, on a lone trigger
     Role("nearest", Landing.NEAREST, {"landing": "nearest"}),
     Role("keda", Landing.OFF, {}),
     Role("exact", Landing.DOWN, {"tier": "virtual", "group": "g", "managedMaxReplicas": "0"}, Band(0.0, 0.0)),

@@ -40,7 +40,7 @@ class Telemetry:
         )
         self.upstream_total = Counter(
             "burst_scaler_upstream_reads_total",
-            "Reads of OCI, by source kind and outcome",
+            "Reads of OCI, by source kind and outcome (ok, error, throttled)",
             ["source", "outcome"],
             registry=r,
         )

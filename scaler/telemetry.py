@@ -91,6 +91,12 @@ class Telemetry:
             ["namespace", "scaledobject"],
             registry=r,
         )
+        self.poison_holds = Gauge(
+            "burst_scaler_poison_guard_holding",
+            "1 while poisonGuard holds a ScaledObject's replicas (its queue's DLQ grows, its backlog does not shrink)",
+            ["namespace", "scaledobject"],
+            registry=r,
+        )
         self.value_age = Gauge(
             "burst_scaler_value_age_seconds",
             "Age of the value last served",

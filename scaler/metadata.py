@@ -98,37 +98,6 @@ def parse_partitions(text: str) -> tuple[str, ...]:
     return tuple(str(p) for p in sorted(found))
 
 
-# Keys of the queue-trigger asks (issue 14), declared here so the class stays a one-line-per-key list for them.
-_QUEUE_IDS: Final = Param(
-    "queueIds",
-    "Several queues in one trigger, instead of `queueId`: comma-separated OCIDs, each optionally `OCID:channelId`. "
-    "Each queue is read once per refresh, whichever triggers name it.",
-    sources=_QUEUE,
-    convert=parse_queue_ids,
-    replaces="queueId",
-)
-_OPERATION: Final = Param("operation", "`queueIds`: how the queues' backlogs combine into one.", sources=_QUEUE)
-_POISON_GUARD: Final = Param(
-    "poisonGuard",
-    "Hold replicas at their current count instead of scaling up while a queue's dead-letter count grows and its "
-    "backlog does not shrink over `poisonWindowSeconds` (scaling up would only burn money).",
-    sources=_QUEUE,
-)
-_POISON_WINDOW: Final = Param(
-    "poisonWindowSeconds",
-    "`poisonGuard`: the window over which DLQ growth and backlog are compared.",
-    minimum=0,
-    exclusive_minimum=True,
-    sources=_QUEUE,
-)
-_KEEP_ALIVE: Final = Param(
-    "keepAliveSeconds",
-    "Stay active this long after the last reading that showed any message visible or in flight (Streaming: lag); "
-    "each such reading extends the window, which only an active reading opens. `0`: off.",
-    minimum=0,
-)
-
-
 @dataclass(frozen=True, kw_only=True)
 class SourceKeys:
     """The keys that say what to read: the source and how its backlog is counted. Their own class only so that
@@ -143,10 +112,39 @@ class SourceKeys:
         bool,
         Param("includeInFlight", "Count in-flight (received, not yet deleted) messages as backlog.", sources=_QUEUE),
     ] = True
-    queue_ids: Annotated[QueueIds | None, _QUEUE_IDS] = None
-    operation: Annotated[Operation, _OPERATION] = Operation.SUM
-    poison_guard: Annotated[bool, _POISON_GUARD] = False
-    poison_window_seconds: Annotated[float, _POISON_WINDOW] = 60.0
+    queue_ids: Annotated[
+        QueueIds | None,
+        Param(
+            "queueIds",
+            "Several queues in one trigger, instead of `queueId`: comma-separated OCIDs, each optionally "
+            "`OCID:channelId`. Each queue is read once per refresh, whichever triggers name it.",
+            sources=_QUEUE,
+            convert=parse_queue_ids,
+            replaces="queueId",
+        ),
+    ] = None
+    operation: Annotated[
+        Operation, Param("operation", "`queueIds`: how the queues' backlogs combine into one.", sources=_QUEUE)
+    ] = Operation.SUM
+    poison_guard: Annotated[
+        bool,
+        Param(
+            "poisonGuard",
+            "Hold replicas at their current count instead of scaling up while a queue's dead-letter count grows "
+            "and its backlog does not shrink over `poisonWindowSeconds` (scaling up would only burn money).",
+            sources=_QUEUE,
+        ),
+    ] = False
+    poison_window_seconds: Annotated[
+        float,
+        Param(
+            "poisonWindowSeconds",
+            "`poisonGuard`: the window over which DLQ growth and backlog are compared.",
+            minimum=0,
+            exclusive_minimum=True,
+            sources=_QUEUE,
+        ),
+    ] = 60.0
     stream_id: Annotated[
         str | None, Param("streamId", "OCID of the OCI Stream.", required=True, sources=_STREAMING)
     ] = None
@@ -215,7 +213,15 @@ class TriggerConfig(SourceKeys):
     activation_backlog: Annotated[
         float, Param("activationBacklog", "Active iff backlog is strictly greater than this.", minimum=0)
     ] = 0.0
-    keep_alive_seconds: Annotated[float, _KEEP_ALIVE] = 0.0
+    keep_alive_seconds: Annotated[
+        float,
+        Param(
+            "keepAliveSeconds",
+            "Stay active this long after the last reading that showed any message visible or in flight (Streaming: "
+            "lag); each such reading extends the window, which only an active reading opens. `0`: off.",
+            minimum=0,
+        ),
+    ] = 0.0
     policy: Annotated[
         Policy,
         Param(

@@ -126,3 +126,28 @@ def test_metric_names_are_stable_distinct_and_path_safe() -> None:
     assert total == name(queueIds=f" {A} ,{B}")
     assert total.startswith("oci-queues-2x-sum-aaaa-")
     assert len({total, name(queueIds=f"{A},{B}", operation="max"), name(queueIds=f"{A},{B}:eu"), name(queueId=A)}) == 4
+
+
+@pytest.mark.parametrize(
+    ("tier", "shares"),
+    [("virtual", 3), ("managed", 2)],
+)
+def test_a_queue_set_sizes_a_spill_over_group_on_its_combined_backlog(tier: str, shares: int) -> None:
+    from scaler.evaluation import Evidence, conclude
+
+    config = parse_metadata(
+        {
+            "source": "oci-queue",
+            "queueIds": f"{A},{B}",
+            "tier": tier,
+            "group": "g",
+            "maxReplicas": "2" if tier == "managed" else "50",
+            "managedMaxReplicas": "2",
+        }
+    ).config
+    reading = QueueSetBacklog((queue(30), queue(15, in_flight=5)), Operation.SUM)  # 50 at 10 each: 5 replicas
+    outcome = conclude(config, Evidence(reading), scaled_object="consumer")
+    assert outcome.backlog == 50
+    assert outcome.split is not None
+    assert (outcome.split.managed, outcome.split.virtual) == (2, 3)  # no API access: pure overflow above managed 2
+    assert outcome.decision.desired_replicas == shares

@@ -324,7 +324,7 @@ def _source_ref(config: TriggerConfig) -> TriggerRef:
         queues = tuple(QueueRef(queue_id, channel, endpoint) for queue_id, channel in config.queue_ids)
         return QueueSetRef(queues=queues, operation=config.operation)
     if config.queue_id is None:
-        raise ValueError("an oci-queue trigger needs queue_id or queue_ids")
+        raise ValueError("an oci-queue trigger needs queue_id")
     return QueueRef(queue_id=config.queue_id, channel_id=config.channel_id, messages_endpoint=endpoint)
 
 

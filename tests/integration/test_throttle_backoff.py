@@ -76,10 +76,11 @@ async def test_throttling_backs_off_serving_the_cached_value(
     world.put(queue, 3)
     seen: list[tuple[float, float | str, int]] = []
     now = 0.0
-    for at, _, _ in steps:
+    for at, expected, _ in steps:
+        fresh = expected == 8  # the step's read succeeds (the others serve the cached 5, or UNAVAILABLE)
         world.advance(at - now)
         now = at
-        answer = await world.poll(ref)
+        answer = await world.poll(ref, fresh=fresh)
         if answer.code == grpc.StatusCode.OK:
             assert answer.value is not None
             seen.append((at, answer.value, world.get_stats_calls()))

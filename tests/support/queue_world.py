@@ -10,6 +10,7 @@ consumer act on the emulator directly: they are the world the scaler observes, n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ class Answer:
     active: bool | None
     code: grpc.StatusCode = grpc.StatusCode.OK
     details: str = ""
+    metric: str = ""
 
 
 @dataclass
@@ -67,8 +69,28 @@ class QueueWorld:
     def get_stats_calls(self) -> int:
         return self.emulator.counters.get("GetStats")
 
-    async def poll(self, ref: pb.ScaledObjectRef) -> Answer:
-        """KEDA's cycle for one ScaledObject: GetMetricSpec, GetMetrics, IsActive."""
+    async def poll(self, ref: pb.ScaledObjectRef, *, fresh: bool = True) -> Answer:
+        """KEDA's cycle for one ScaledObject: GetMetricSpec, GetMetrics, IsActive.
+
+        With ``fresh``, the cycle is repeated (bounded) until it was answered from a read made at the clock's current
+        moment (the scaler's own ``burst_scaler_value_age_seconds`` is exactly 0 on a clock that does not move):
+        on a loaded machine a read may outlast the scaler's patience, and the first answer is then the previous value,
+        as it would be for KEDA. Steps that expect the cached value (a back-off) pass ``fresh=False``.
+        """
+        answer = await self._cycle(ref)
+        for _ in range(40):
+            if not fresh or answer.code != grpc.StatusCode.OK or self._value_age(ref, answer.metric) == 0.0:
+                break
+            await asyncio.sleep(0.05)
+            answer = await self._cycle(ref)
+        return answer
+
+    def _value_age(self, ref: pb.ScaledObjectRef, metric: str) -> float | None:
+        labels = {"namespace": ref.namespace, "scaledobject": ref.name, "metric": metric}
+        age: float | None = self.app.telemetry.registry.get_sample_value("burst_scaler_value_age_seconds", labels)
+        return age
+
+    async def _cycle(self, ref: pb.ScaledObjectRef) -> Answer:
         try:
             spec = (await self.stub.GetMetricSpec(ref)).metricSpecs[0]
             request = pb.GetMetricsRequest(scaledObjectRef=ref, metricName=spec.metricName)
@@ -77,7 +99,7 @@ class QueueWorld:
             active = (await self.stub.IsActive(ref)).result
         except grpc.aio.AioRpcError as exc:
             return Answer(None, None, exc.code(), exc.details() or "")
-        return Answer(float(value.metricValueFloat), bool(active))
+        return Answer(float(value.metricValueFloat), bool(active), metric=str(spec.metricName))
 
     async def metric_name(self, ref: pb.ScaledObjectRef) -> str:
         return str((await self.stub.GetMetricSpec(ref)).metricSpecs[0].metricName)

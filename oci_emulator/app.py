@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlsplit
 
 from .auth import SignatureVerifier, SignedRequest
@@ -103,7 +103,10 @@ class EmulatorApp:
                 return DropConnection()
             if decision.status is not None:
                 code = decision.code or default_code(decision.status)
-                return error_response(decision.status, code, f"injected fault for {route.operation}")
+                response = error_response(decision.status, code, f"injected fault for {route.operation}")
+                if decision.retry_after_seconds is not None:
+                    response = replace(response, headers={"retry-after": f"{decision.retry_after_seconds:g}"})
+                return response
         api_request = ApiRequest(
             method=request.method,
             path=split.path,

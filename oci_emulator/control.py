@@ -10,7 +10,8 @@ subject to injected faults:
 - ``GET /_emulator/faults`` lists the active rules ``{"faults": [{...}]}``; ``count`` is the applications left.
 - ``PUT /_emulator/faults`` adds one rule; the JSON body takes the keyword names of ``FaultInjector.inject``:
   ``{"status": 429, "code": "TooManyRequests", "latency_seconds": 0.5, "operations": ["GetStats"], "count": 2,
-  "reset_connection": false}`` (all optional, but the rule must do something). Answers the rule (200).
+  "reset_connection": false, "retry_after_seconds": 5}`` (all optional, but the rule must do something; a
+  ``retry_after_seconds`` is sent as a ``retry-after`` header with the status). Answers the rule (200).
 - ``DELETE /_emulator/faults`` removes every rule (204).
 - ``GET /_emulator/stream-throttle`` answers ``{"enabled": true}``: whether Streaming GetMessages is throttled at 5
   requests per second per partition and consumer group (429 beyond).
@@ -27,7 +28,9 @@ from .routing import ApiRequest, ApiResponse, JsonObject, Route
 from .throttle import GetThrottle
 
 PREFIX = "/_emulator"
-_FAULT_FIELDS = frozenset({"status", "code", "latency_seconds", "operations", "count", "reset_connection"})
+_FAULT_FIELDS = frozenset(
+    {"status", "code", "latency_seconds", "operations", "count", "reset_connection", "retry_after_seconds"}
+)
 
 
 class ControlApi:
@@ -81,6 +84,7 @@ class ControlApi:
                 operations=_operations(body),
                 count=_typed(body, "count", int),
                 reset_connection=bool(_typed(body, "reset_connection", bool)),
+                retry_after_seconds=_optional_float(_typed(body, "retry_after_seconds", (int, float))),
             )
         except ValueError as error:
             raise InvalidParameter(str(error)) from error
@@ -112,6 +116,10 @@ def _typed(body: JsonObject, name: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _operations(body: JsonObject) -> frozenset[str] | None:
     value = body.get("operations")
     if value is None:
@@ -130,4 +138,5 @@ def _rule_json(rule: FaultRule) -> JsonObject:
         "operations": None if rule.operations is None else sorted(rule.operations),
         "count": rule.count,
         "reset_connection": rule.reset_connection,
+        "retry_after_seconds": rule.retry_after_seconds,
     }

@@ -6,7 +6,8 @@ per OCI operation and to count the calls that reached the service. Both objects 
 so each guards its state with its own lock.
 
 Rules are independent: every matching rule adds its latency and consumes one of its ``count``; the earliest-injected
-matching rule with a status or a connection reset decides the outcome. Faults are decided before the operation runs,
+matching rule with a status or a connection reset decides the outcome (and its ``retry_after_seconds``, sent as a
+``retry-after`` header, the hint a throttled client may honour). Faults are decided before the operation runs,
 so an injected error never half-applies a request.
 """
 
@@ -31,6 +32,7 @@ class FaultRule:
     operations: frozenset[str] | None = None
     count: int | None = None
     reset_connection: bool = False
+    retry_after_seconds: float | None = None
 
     def matches(self, operation: str) -> bool:
         return self.operations is None or operation in self.operations
@@ -44,6 +46,7 @@ class FaultDecision:
     status: int | None = None
     code: str | None = None
     reset_connection: bool = False
+    retry_after_seconds: float | None = None
 
 
 NO_FAULT = FaultDecision()
@@ -67,6 +70,7 @@ class FaultInjector:
         operations: frozenset[str] | None = None,
         count: int | None = None,
         reset_connection: bool = False,
+        retry_after_seconds: float | None = None,
     ) -> FaultRule:
         """Add a rule; raises ValueError (listing every problem) when the rule is invalid or would do nothing."""
         problems = []
@@ -80,6 +84,8 @@ class FaultInjector:
             problems.append(f"latency_seconds must be >= 0, got {latency_seconds}")
         if status is None and not reset_connection and latency_seconds == 0:
             problems.append("the rule does nothing: give a status, latency_seconds or reset_connection")
+        if retry_after_seconds is not None and (status is None or retry_after_seconds < 0):
+            problems.append(f"retry_after_seconds must be >= 0 and needs a status, got {retry_after_seconds}")
         if count is not None and count < 1:
             problems.append(f"count must be >= 1 or None, got {count}")
         if operations is not None:
@@ -98,6 +104,7 @@ class FaultInjector:
                 operations=operations,
                 count=count,
                 reset_connection=reset_connection,
+                retry_after_seconds=retry_after_seconds,
             )
             self._rules.append(rule)
             return rule
@@ -138,6 +145,7 @@ class FaultInjector:
             status=outcome.status,
             code=outcome.code,
             reset_connection=outcome.reset_connection,
+            retry_after_seconds=outcome.retry_after_seconds,
         )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from scaler import __version__
 from scaler.cluster import ClusterView
+from scaler.errors import ThrottledError
 from scaler.evaluation import Evaluator
 from scaler.kube import ClusterReader, connect
 from scaler.metadata import QueueRef, SourceRef
@@ -39,6 +40,17 @@ log = logging.getLogger(__name__)
 def _split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _source_timing(settings: Settings) -> CacheTiming:
+    """The OCI reads' cache timing, from the flags."""
+    return CacheTiming(
+        ttl=settings.cache_ttl_seconds,
+        max_staleness=settings.max_staleness_seconds,
+        push_interval=settings.push_interval_seconds,
+        throttle_backoff=settings.throttle_backoff_seconds,
+        throttle_backoff_max=settings.throttle_backoff_max_seconds,
+    )
 
 
 class ScalerApp:
@@ -64,11 +76,7 @@ class ScalerApp:
         )
         self.cache: RefreshCache[SourceRef, Reading] = RefreshCache(
             read=self._read,
-            timing=CacheTiming(
-                ttl=settings.cache_ttl_seconds,
-                max_staleness=settings.max_staleness_seconds,
-                push_interval=settings.push_interval_seconds,
-            ),
+            timing=_source_timing(settings),
             clock=clock,
             on_stale=self.telemetry.stale_served_total.inc,
             on_unavailable=self.telemetry.unavailable_total.inc,
@@ -132,6 +140,9 @@ class ScalerApp:
         loop = asyncio.get_running_loop()
         try:
             reading = await loop.run_in_executor(self._executor, source.read, ref)
+        except ThrottledError:
+            self.telemetry.upstream_total.labels(kind, "throttled").inc()
+            raise
         except Exception:
             self.telemetry.upstream_total.labels(kind, "error").inc()
             raise

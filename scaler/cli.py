@@ -72,6 +72,18 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="seconds between refreshes of sources watched by StreamIsActive",
     )
     flags.add(
+        "--throttle-backoff",
+        default=2.0,
+        type=positive_float,
+        help="seconds a source throttled by OCI (429, no retry hint) is not read, doubled per 429 in a row",
+    )
+    flags.add(
+        "--throttle-backoff-max",
+        default=30.0,
+        type=positive_float,
+        help="longest throttle back-off, also the most of an OCI retry hint that is honoured",
+    )
+    flags.add(
         "--rpc-deadline",
         default=1.0,
         type=positive_float,
@@ -111,6 +123,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         cache_ttl_seconds=args.cache_ttl,
         max_staleness_seconds=args.max_staleness,
         push_interval_seconds=args.push_interval,
+        throttle_backoff_seconds=args.throttle_backoff,
+        throttle_backoff_max_seconds=max(args.throttle_backoff_max, args.throttle_backoff),
         rpc_deadline_seconds=args.rpc_deadline,
         grace_seconds=args.grace,
         log_level=args.log_level,

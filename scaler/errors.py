@@ -30,6 +30,15 @@ class UpstreamError(ScalerError):
     """An OCI call failed (network, throttling, 5xx, malformed response). Never turned into a zero backlog."""
 
 
+class ThrottledError(UpstreamError):
+    """OCI answered 429: the refresh layer backs this source off (for ``retry_after`` seconds when OCI said so)
+    instead of retrying, and serves the last good value meanwhile."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UnavailableError(ScalerError):
     """No value young enough to serve; answered as UNAVAILABLE so KEDA's fallback takes over."""
 

@@ -18,7 +18,8 @@ from typing import Annotated, Final
 from scaler.errors import MetadataError
 from scaler.params import Param, Spec, convert_values, declare, lookup, quote, read_values, undeclared
 from scaler.params import render_table as _render
-from scaler.values import Landing, Policy, SourceKind, Tier, UncommittedOffset
+from scaler.queue_ids import QueueIds, parse_queue_ids
+from scaler.values import Landing, Operation, Policy, SourceKind, Tier, UncommittedOffset
 
 KEDA_OWN_KEYS: Final[frozenset[str]] = frozenset(
     {"scalerAddress", "enableTLS", "unsafeSsl", "caCert", "tlsClientCert", "tlsClientKey"}
@@ -56,6 +57,23 @@ class StreamRef:
 
 
 SourceRef = QueueRef | StreamRef
+
+
+@dataclass(frozen=True)
+class QueueSetRef:
+    """A multi-queue trigger (``queueIds``): one QueueRef per queue, each read and shared on its own, so a queue
+    costs one read per refresh whichever triggers name it."""
+
+    queues: tuple[QueueRef, ...]
+    operation: Operation
+
+
+TriggerRef = SourceRef | QueueSetRef
+
+
+def reads_of(ref: TriggerRef) -> tuple[SourceRef, ...]:
+    """The refresh cache's keys behind a trigger's ref."""
+    return ref.queues if isinstance(ref, QueueSetRef) else (ref,)
 
 
 def parse_partitions(text: str) -> tuple[str, ...]:
@@ -101,6 +119,39 @@ class SourceKeys:
         bool,
         Param("includeInFlight", "Count in-flight (received, not yet deleted) messages as backlog.", sources=_QUEUE),
     ] = True
+    queue_ids: Annotated[
+        QueueIds | None,
+        Param(
+            "queueIds",
+            "Several queues in one trigger, instead of `queueId`: comma-separated OCIDs, each optionally "
+            "`OCID:channelId`. Each queue is read once per refresh, whichever triggers name it.",
+            sources=_QUEUE,
+            convert=parse_queue_ids,
+            replaces="queueId",
+        ),
+    ] = None
+    operation: Annotated[
+        Operation, Param("operation", "`queueIds`: how the queues' backlogs combine into one.", sources=_QUEUE)
+    ] = Operation.SUM
+    poison_guard: Annotated[
+        bool,
+        Param(
+            "poisonGuard",
+            "Hold replicas at their current count instead of scaling up while a queue's dead-letter count grows "
+            "and its backlog does not shrink over `poisonWindowSeconds` (scaling up would only burn money).",
+            sources=_QUEUE,
+        ),
+    ] = False
+    poison_window_seconds: Annotated[
+        float,
+        Param(
+            "poisonWindowSeconds",
+            "`poisonGuard`: the window over which DLQ growth and backlog are compared.",
+            minimum=0,
+            exclusive_minimum=True,
+            sources=_QUEUE,
+        ),
+    ] = 60.0
     stream_id: Annotated[
         str | None, Param("streamId", "OCID of the OCI Stream.", required=True, sources=_STREAMING)
     ] = None
@@ -168,6 +219,15 @@ class TriggerConfig(SourceKeys):
     ] = 10.0
     activation_backlog: Annotated[
         float, Param("activationBacklog", "Active iff backlog is strictly greater than this.", minimum=0)
+    ] = 0.0
+    keep_alive_seconds: Annotated[
+        float,
+        Param(
+            "keepAliveSeconds",
+            "Stay active this long after the last reading that showed any message visible or in flight (Streaming: "
+            "lag); each such reading extends the window, which only an active reading opens. `0`: off.",
+            minimum=0,
+        ),
     ] = 0.0
     policy: Annotated[
         Policy,
@@ -246,14 +306,14 @@ class TriggerConfig(SourceKeys):
         ),
     ] = None
     landing: Annotated[Landing | None, Param("landing", _LANDING_DOC)] = None
-    ref: SourceRef = field(init=False, repr=False, compare=False)
+    ref: TriggerRef = field(init=False, repr=False, compare=False)
     """The read this trigger needs, derived from the fields above: the refresh cache's key."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ref", _source_ref(self))
 
 
-def _source_ref(config: TriggerConfig) -> SourceRef:
+def _source_ref(config: TriggerConfig) -> TriggerRef:
     """The read a trigger needs, from its fields: the identity the refresh cache shares reads by."""
     endpoint = (config.messages_endpoint or "").rstrip("/") or None
     if config.source == SourceKind.STREAMING:
@@ -268,6 +328,9 @@ def _source_ref(config: TriggerConfig) -> SourceRef:
             partitions=config.partitions,
             read_cap=math.ceil(config.target_backlog_per_replica * replicas) + 1,
         )
+    if config.queue_ids is not None:
+        queues = tuple(QueueRef(queue_id, channel, endpoint) for queue_id, channel in config.queue_ids)
+        return QueueSetRef(queues=queues, operation=config.operation)
     if config.queue_id is None:
         raise ValueError("an oci-queue trigger needs queue_id")
     return QueueRef(queue_id=config.queue_id, channel_id=config.channel_id, messages_endpoint=endpoint)
@@ -292,6 +355,13 @@ def _cross_field_problems(values: Mapping[str, object]) -> list[str]:
         problems.append(f"parameter {quote('leadSeconds')} requires tier {quote(Tier.MANAGED)}")
     if values.get("group") is not None and values.get("tier") is None:
         problems.append(f"parameter {quote('group')} requires parameter {quote('tier')}")
+    if values.get("queue_ids") is not None:
+        for key, name in (("queueId", "queue_id"), ("channelId", "channel_id")):
+            if values.get(name) is not None:
+                problems.append(
+                    f"parameter {quote(key)} cannot be combined with {quote('queueIds')}; "
+                    "list each queue there as OCID or OCID:channelId"
+                )
     return problems
 
 

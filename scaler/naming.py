@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from scaler.metadata import QueueRef, SourceRef
+from scaler.metadata import QueueRef, QueueSetRef, TriggerRef
 from scaler.values import SourceKind
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -20,8 +20,13 @@ def _safe(text: str, limit: int) -> str:
     return _UNSAFE.sub("-", text).strip("-.")[:limit] or "x"
 
 
-def metric_name(ref: SourceRef) -> str:
-    if isinstance(ref, QueueRef):
+def metric_name(ref: TriggerRef) -> str:
+    if isinstance(ref, QueueSetRef):
+        queues = ",".join(f"{q.queue_id}:{q.channel_id or ''}" for q in ref.queues)
+        identity = f"{SourceKind.QUEUE}|set|{ref.operation}|{queues}"
+        first = ref.queues[0].queue_id.rsplit(".", 1)[-1][-12:]
+        parts = ["oci-queues", f"{len(ref.queues)}x", ref.operation.value, _safe(first, 12)]
+    elif isinstance(ref, QueueRef):
         identity = f"{SourceKind.QUEUE}|{ref.queue_id}|{ref.channel_id or ''}"
         parts = [SourceKind.QUEUE.value, _safe(ref.queue_id.rsplit(".", 1)[-1][-12:], 12)]
         if ref.channel_id:

@@ -14,10 +14,16 @@ import oci
 from scaler.settings import OciSettings
 
 
-def retry_strategy(*, attempts: int, total_seconds: float, max_wait_seconds: float = 0.2) -> Any:
-    """``attempts`` tries within ``total_seconds`` on 429 and any 5xx, full-jitter backoff; one attempt: no retry."""
+def retry_strategy(
+    *, attempts: int, total_seconds: float, max_wait_seconds: float = 0.2, retry_throttled: bool = True
+) -> Any:
+    """``attempts`` tries within ``total_seconds`` on any 5xx (and 429 when ``retry_throttled``), full-jitter backoff;
+    one attempt: no retry."""
     if attempts <= 1:
         return oci.retry.NoneRetryStrategy()
+    # The builder treats an empty config as "the SDK default" (which retries 429 and 409), so "no service-error
+    # status" is spelled {-1: []}, as the SDK's own federation-client strategy does: 5xx and connection errors only.
+    throttled: dict[int, list[str]] = {429: []} if retry_throttled else {-1: []}
     return (
         oci.retry.RetryStrategyBuilder(
             max_attempts=attempts,
@@ -26,14 +32,17 @@ def retry_strategy(*, attempts: int, total_seconds: float, max_wait_seconds: flo
             retry_max_wait_between_calls_seconds=max_wait_seconds,
             backoff_type=oci.retry.BACKOFF_FULL_JITTER_VALUE,
         )
-        .add_service_error_check(service_error_retry_config={429: []}, service_error_retry_on_any_5xx=True)
+        .add_service_error_check(service_error_retry_config=throttled, service_error_retry_on_any_5xx=True)
         .get_retry_strategy()
     )
 
 
 def settings_retry_strategy(settings: OciSettings) -> Any:
-    """The scaler's reads: ``max_attempts`` within one read timeout; the refresh layer decides what to serve."""
-    return retry_strategy(attempts=settings.max_attempts, total_seconds=settings.read_timeout_seconds)
+    """The scaler's reads: ``max_attempts`` within one read timeout, never on 429; the refresh layer decides what to
+    serve, and backs a throttled source off instead (a quick retry would spend the rate limit again)."""
+    return retry_strategy(
+        attempts=settings.max_attempts, total_seconds=settings.read_timeout_seconds, retry_throttled=False
+    )
 
 
 def no_retry() -> Any:

@@ -40,6 +40,8 @@ class Param:
     doc: str
     required: bool = False
     """Required for the sources in ``sources`` (every source when empty)."""
+    replaces: str | None = None
+    """A required key this one may stand in for (``queueIds`` for ``queueId``): given, the other is not required."""
     minimum: float | None = None
     """Inclusive lower bound, unless ``exclusive_minimum``."""
     exclusive_minimum: bool = False
@@ -190,7 +192,7 @@ def read_values(
     for spec in specs:
         raw = lookup(metadata, spec.param.key)
         if raw is None:
-            if spec.param.required and spec.applies_to(source):
+            if spec.param.required and spec.applies_to(source) and not _replaced(specs, spec, metadata):
                 problems.append(f"missing required parameter {quote(spec.param.key)}")
             else:
                 values[spec.field] = spec.default
@@ -201,6 +203,11 @@ def read_values(
         else:
             values[spec.field] = value
     return values
+
+
+def _replaced(specs: tuple[Spec, ...], spec: Spec, metadata: Mapping[str, str]) -> bool:
+    """Another key that stands in for ``spec``'s was given."""
+    return any(other.param.replaces == spec.param.key and lookup(metadata, other.param.key) for other in specs)
 
 
 def convert_values(
@@ -252,6 +259,9 @@ def render_table(specs: tuple[Spec, ...]) -> str:
     for spec in specs:
         param = spec.param
         default = "required" if param.required else (f"`{_shown(spec.default)}`" if spec.default is not None else "-")
+        stand_ins = [f"`{other.param.key}`" for other in specs if other.param.replaces == param.key]
+        if param.required and stand_ins:
+            default = f"required (or {', '.join(stand_ins)})"
         allowed = f" One of: {', '.join(f'`{c}`' for c in spec.choices)}." if spec.choices else ""
         sources = ", ".join(param.sources) or "all"
         rows.append(f"| `{param.key}` | {spec.kind.value} | {default} | {sources} | {param.doc}{allowed} |")

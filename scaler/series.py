@@ -18,10 +18,11 @@ import grpc
 from scaler.bounded import FLEET_CAPACITY, Bounded
 from scaler.kube import Workload
 from scaler.placement import Finding
+from scaler.poison import Poison
 from scaler.resolution import Resolved
 from scaler.routing import Split
 from scaler.telemetry import Telemetry
-from scaler.values import QueueBacklog, Reading
+from scaler.values import QueueBacklog, QueueSetBacklog, TriggerReading
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Bookkeeping:
         self._unknown_warned: Bounded[_Marker, bool] = Bounded(capacity)
         self._placement_warned: Bounded[_Marker, bool] = Bounded(capacity)
         self._last_split: Bounded[tuple[str, str], Split] = Bounded(capacity)
+        self._holding: Bounded[tuple[str, str], bool] = Bounded(capacity)
 
     def rpc(self, method: str, code: grpc.StatusCode) -> tuple[Any, Any]:
         """The (calls counter, duration histogram) of one method answered with one status."""
@@ -61,13 +63,13 @@ class Bookkeeping:
         return series
 
     def decision(
-        self, resolved: Resolved, reading: Reading, *, backlog: int, desired_replicas: int, value_age: float
+        self, resolved: Resolved, reading: TriggerReading, *, backlog: float, desired_replicas: int, value_age: float
     ) -> None:
         """A trigger's value as served; its series are created on its first value, never before (a 0 exported
         before any read would be a false zero)."""
         labels = (resolved.namespace, resolved.name, resolved.metric_name)
         series = self._triggers.get(labels)
-        queue = isinstance(reading, QueueBacklog)
+        queue = isinstance(reading, QueueBacklog | QueueSetBacklog)
         if series is None:
             t = self._telemetry
             series = self._triggers[labels] = _TriggerSeries(
@@ -79,9 +81,10 @@ class Bookkeeping:
         series.backlog.set(backlog)
         series.desired_replicas.set(desired_replicas)
         series.value_age.set(value_age)
-        if isinstance(reading, QueueBacklog):
+        if isinstance(reading, QueueBacklog | QueueSetBacklog):
             if series.dlq is not None:
-                series.dlq.set(reading.dlq_visible + reading.dlq_in_flight)
+                queues = reading.parts if isinstance(reading, QueueSetBacklog) else (reading,)
+                series.dlq.set(sum(q.dlq_visible + q.dlq_in_flight for q in queues))
         else:
             for partition in reading.partitions:
                 self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
@@ -116,6 +119,28 @@ class Bookkeeping:
             "unknown, pure overflow" if shares.managed_ready is None else shares.managed_ready,
             config.tier,
             mine,
+        )
+
+    def poison(self, resolved: Resolved, poison: Poison | None, held_at: int) -> None:
+        """A ``poisonGuard`` trigger: whether it is held, always exported; logged when a hold starts and ends."""
+        self._telemetry.poison_holds.labels(resolved.namespace, resolved.name).set(1 if poison else 0)
+        marker = (resolved.namespace, resolved.name)
+        if bool(self._holding.get(marker)) == (poison is not None):
+            return
+        self._holding.put(marker, poison is not None)
+        if poison is None:
+            log.info("ScaledObject %s/%s: poison guard released; scaling follows the backlog again", *marker)
+            return
+        log.warning(
+            "ScaledObject %s/%s: queue %d of its trigger looks poisoned (dead letters %d → %d while the backlog went "
+            "%d → %d); holding at %d replicas instead of scaling up, until the dead-letter count stops growing",
+            *marker,
+            poison.queue,
+            poison.dlq_before,
+            poison.dlq_now,
+            poison.backlog_before,
+            poison.backlog_now,
+            held_at,
         )
 
     def placement(self, resolved: Resolved, workload: Workload, findings: Sequence[Finding]) -> None:

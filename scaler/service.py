@@ -20,7 +20,7 @@ import grpc
 from scaler._proto import externalscaler_pb2 as pb
 from scaler.errors import MetadataError, UnavailableError
 from scaler.evaluation import Evaluator, wait_budget
-from scaler.metadata import SourceRef
+from scaler.metadata import SourceRef, reads_of
 from scaler.policy import Decision, int_value, target
 from scaler.refresh import CLOSED, RefreshCache, Snapshot
 from scaler.resolution import Resolved, Resolver
@@ -180,7 +180,7 @@ class ExternalScalerService:
         self._telemetry.streams.inc()
         self._telemetry.watched_sources.set(self._cache.watched)
         try:
-            async with self._cache.watch(resolved.config.ref) as subscription:
+            async with self._cache.watch(reads_of(resolved.config.ref)[0]) as subscription:
                 self._telemetry.watched_sources.set(self._cache.watched)
                 was_active = False
                 while True:
@@ -189,7 +189,11 @@ class ExternalScalerService:
                         break
                     if not isinstance(outcome, Snapshot):
                         continue  # upstream down: keep the last state, never report a transition on no data
-                    active = (await self._evaluator.evaluate(resolved, outcome, self._rpc_deadline)).active
+                    try:
+                        active = (await self._evaluator.pushed(resolved, outcome, self._rpc_deadline)).active
+                    except UnavailableError:
+                        continue  # a queue set with a queue that has no value: no transition on no data
+
                     if active and not was_active:
                         self._telemetry.pushes_total.inc()
                         yield pb.IsActiveResponse(result=True)

@@ -88,6 +88,10 @@ class Settings:
     """After an upstream failure the last good value is served until it is this old; then UNAVAILABLE."""
     push_interval_seconds: float = 1.0
     """How often StreamIsActive watchers refresh their source."""
+    throttle_backoff_seconds: float = 2.0
+    """After OCI answers 429 without a retry hint, that source is not read for this long, doubled per 429 in a row."""
+    throttle_backoff_max_seconds: float = 30.0
+    """The longest throttle back-off, also the most of an OCI retry hint that is honoured."""
     rpc_deadline_seconds: float = 1.0
     """Longest an RPC waits for OCI when KEDA sets no deadline (the polling path never does)."""
     grace_seconds: float = 10.0

@@ -40,7 +40,7 @@ class Telemetry:
         )
         self.upstream_total = Counter(
             "burst_scaler_upstream_reads_total",
-            "Reads of OCI, by source kind and outcome",
+            "Reads of OCI, by source kind and outcome (ok, error, throttled)",
             ["source", "outcome"],
             registry=r,
         )
@@ -88,6 +88,12 @@ class Telemetry:
         self.placement_violations = Gauge(
             "burst_scaler_placement_violations",
             "Placement-rule errors found on the target a ScaledObject scales",
+            ["namespace", "scaledobject"],
+            registry=r,
+        )
+        self.poison_holds = Gauge(
+            "burst_scaler_poison_guard_holding",
+            "1 while poisonGuard holds a ScaledObject's replicas (its queue's DLQ grows, its backlog does not shrink)",
             ["namespace", "scaledobject"],
             registry=r,
         )

@@ -51,6 +51,14 @@ class Landing(StrEnum):
     """The reachable count nearest the decided one (ties keep the current count)."""
 
 
+class Operation(StrEnum):
+    """How a multi-queue trigger (``queueIds``) combines its queues' backlogs (``operation``)."""
+
+    SUM = "sum"
+    MAX = "max"
+    AVG = "avg"
+
+
 class UncommittedOffset(StrEnum):
     """Where a partition a consumer group never committed starts counting (``uncommittedOffset``)."""
 
@@ -98,3 +106,24 @@ class StreamLag:
 
 
 Reading = QueueBacklog | StreamLag
+
+
+@dataclass(frozen=True)
+class QueueSetBacklog:
+    """A multi-queue trigger's reading: each queue's own GetStats answer (in ``queueIds`` order), and how they
+    combine. Built from the per-queue readings the refresh cache shares, never read as a whole."""
+
+    parts: tuple[QueueBacklog, ...]
+    operation: Operation
+
+    def backlog(self, *, include_in_flight: bool) -> float:
+        counts = [part.backlog(include_in_flight=include_in_flight) for part in self.parts]
+        if self.operation == Operation.MAX:
+            return float(max(counts))
+        if self.operation == Operation.AVG:
+            return sum(counts) / len(counts)
+        return float(sum(counts))
+
+
+TriggerReading = Reading | QueueSetBacklog
+"""What one trigger's decision reads: a source's reading, or a multi-queue trigger's set of them."""

@@ -12,6 +12,9 @@ source goes through here:
   from the refresh's start), so KEDA's GetMetricSpec + GetMetrics + IsActive do not each pay for one hung read;
 * **staleness** — after a failure the last good value is served while it is younger than ``max_staleness``,
   after that callers get ``UnavailableError`` (never an invented zero);
+* **throttled** — a 429 (``ThrottledError``) opens a back-off for that source alone: no read until it ends (OCI's
+  retry hint when it gave one, else a doubling pause, both bounded), the last good value served meanwhile within the
+  staleness bound. Nothing retries a 429 inside an RPC;
 * **push watchers** — StreamIsActive subscribers share one refresh loop per source (``watch``);
 * **de-phased** — KEDA polls (and opens streams for) all its ScaledObjects at once, so every source would be read
   at the same moment of every TTL for ever, each round's SDK calls contending for the GIL together: the RPC
@@ -21,9 +24,18 @@ source goes through here:
   drive the cache on a fake clock instead of sleeping.
 """
 
-from scaler.refresh.cache import CacheTiming, RefreshCache
+from scaler.refresh.cache import CacheTiming, RefreshCache, throttle_pause
 from scaler.refresh.clock import Clock, LoopClock
 from scaler.refresh.entry import Snapshot
 from scaler.refresh.watch import CLOSED, Subscription
 
-__all__ = ["CLOSED", "CacheTiming", "Clock", "LoopClock", "RefreshCache", "Snapshot", "Subscription"]
+__all__ = [
+    "CLOSED",
+    "CacheTiming",
+    "Clock",
+    "LoopClock",
+    "RefreshCache",
+    "Snapshot",
+    "Subscription",
+    "throttle_pause",
+]

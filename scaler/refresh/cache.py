@@ -38,6 +38,17 @@ class CacheTiming:
     """Forget a source nobody asked about for this long."""
     patience: float = 0.5
     """With a usable last value, how long one refresh may keep callers waiting, all callers together."""
+    throttle_backoff: float = 2.0
+    """After a 429 without a retry hint, the source is not read again for this long, doubled per 429 in a row."""
+    throttle_backoff_max: float = 30.0
+    """The longest back-off, whatever the hint or the streak."""
+
+
+def throttle_pause(hint: float | None, streak: int, timing: CacheTiming) -> float:
+    """How long a throttled source waits: OCI's hint when it gave one, else the base doubled per throttled read in a
+    row; never longer than the maximum (a hint of hours would silence the source past any staleness bound)."""
+    wanted = hint if hint is not None else timing.throttle_backoff * 2.0 ** max(0, streak - 1)
+    return min(max(wanted, 0.0), timing.throttle_backoff_max)
 
 
 class RefreshCache(Generic[K, V]):
@@ -95,9 +106,16 @@ class RefreshCache(Generic[K, V]):
         usable = entry.usable(now, self._timing.max_staleness)
         task = entry.inflight
         if task is None:
-            if entry.failed_recently(now, self._timing.ttl):
+            if entry.failed_recently(now, self._timing.ttl) or entry.backoff_left(now) > 0:
                 return self._fallback(entry, now)
-            read = entry.refresh(key, read=self._read, clock=self._clock, fraction=self._fraction, ttl=self._timing.ttl)
+            read = entry.refresh(
+                key,
+                read=self._read,
+                clock=self._clock,
+                fraction=self._fraction,
+                ttl=self._timing.ttl,
+                backoff=lambda hint, streak: throttle_pause(hint, streak, self._timing),
+            )
             task = entry.start(read, name=f"refresh {key!r}", now=now)
         if usable is not None:
             max_wait = min(max_wait, entry.inflight_started + self._timing.patience - now)
@@ -119,11 +137,13 @@ class RefreshCache(Generic[K, V]):
             self._on_stale()
             return good
         self._on_unavailable()
+        left = entry.backoff_left(now)
+        waiting = f"; throttled, not asking again for {left:.1f}s" if left > 0 else ""
         if good is None:
-            raise UnavailableError(f"no value read yet: {cause}")
+            raise UnavailableError(f"no value read yet: {cause}{waiting}")
         raise UnavailableError(
             f"last good value is {now - good.observed_at:.1f}s old, over the {self._timing.max_staleness:g}s "
-            f"staleness bound; latest error: {cause}"
+            f"staleness bound; latest error: {cause}{waiting}"
         )
 
     def _maybe_prune(self, now: float) -> None:

@@ -14,13 +14,14 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from scaler.errors import UpstreamError
+from scaler.errors import ThrottledError, UpstreamError
 from scaler.refresh.clock import Clock
 
 log = logging.getLogger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
+V_co = TypeVar("V_co", covariant=True)
 
 _HISTORY = 400
 """Successful reads kept per source for trends and a spill-over group's sustained need (over six minutes at one
@@ -28,10 +29,11 @@ read per second: two windows of the longest ``holdSeconds``)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot(Generic[V]):
-    """A value and when (on the cache's clock) the read that produced it completed."""
+class Snapshot(Generic[V_co]):
+    """A value and when (on the cache's clock) the read that produced it completed (read-only, hence covariant: a
+    snapshot of a queue reading is a snapshot of any reading)."""
 
-    value: V
+    value: V_co
     observed_at: float
 
 
@@ -48,6 +50,10 @@ class Entry(Generic[V]):
     last_used: float = 0.0
     fresh_for: float | None = None
     """How long the current value is fresh, when not the TTL (the first value's random fraction of it)."""
+    throttled: int = 0
+    """Reads throttled (429) in a row; the back-off grows with it."""
+    backoff_until: float | None = None
+    """After a throttled read: upstream is not asked again before this time."""
 
     def fresh(self, now: float, ttl: float) -> Snapshot[V] | None:
         """The last value, if it is young enough to serve without asking upstream."""
@@ -58,6 +64,10 @@ class Entry(Generic[V]):
     def failed_recently(self, now: float, ttl: float) -> bool:
         """The last read failed less than a TTL ago: do not ask a broken upstream again yet."""
         return self.last_error is not None and self.last_attempt is not None and now - self.last_attempt < ttl
+
+    def backoff_left(self, now: float) -> float:
+        """Seconds until a throttled source may be asked again; 0 when it may be asked now."""
+        return max(0.0, self.backoff_until - now) if self.backoff_until is not None else 0.0
 
     def usable(self, now: float, max_staleness: float) -> Snapshot[V] | None:
         """The last good value, if it is still young enough to serve in place of a failed or slow read."""
@@ -71,16 +81,32 @@ class Entry(Generic[V]):
         return task
 
     async def refresh(
-        self, key: K, *, read: Callable[[K], Awaitable[V]], clock: Clock, fraction: Callable[[], float], ttl: float
+        self,
+        key: K,
+        *,
+        read: Callable[[K], Awaitable[V]],
+        clock: Clock,
+        fraction: Callable[[], float],
+        ttl: float,
+        backoff: Callable[[float | None, int], float],
     ) -> None:
         """Run one read and record its outcome; never raises, so nobody has to retrieve its exception.
 
         The first value of a source is fresh for ``ttl`` times a de-phasing ``fraction``; later ones for the TTL.
+        A throttled read opens a back-off of ``backoff(retry hint, throttled reads in a row)`` seconds.
         """
         self.last_attempt = clock.now()
         first_fraction = fraction() if self.last_good is None else None
         try:
             value = await read(key)
+        except ThrottledError as exc:
+            self.last_error = exc
+            self.throttled += 1
+            pause = backoff(exc.retry_after, self.throttled)
+            self.backoff_until = clock.now() + pause
+            log.warning(
+                "refresh of %r throttled (%d in a row); not asking again for %.1fs: %s", key, self.throttled, pause, exc
+            )
         except UpstreamError as exc:
             self.last_error = exc
             log.warning("refresh of %r failed: %s", key, exc)
@@ -92,5 +118,6 @@ class Entry(Generic[V]):
             self.last_good = Snapshot(value=value, observed_at=clock.now())
             self.history.append(self.last_good)
             self.last_error = None
+            self.throttled, self.backoff_until = 0, None
         finally:
             self.inflight = None

@@ -22,9 +22,17 @@ from scaler.metadata import QueueRef
 from scaler.oci_retry import settings_retry_strategy as retry_strategy
 from scaler.settings import OciSettings
 from scaler.sources.oci_auth import OciCredentials
+from scaler.sources.throttling import upstream_failure
 from scaler.values import QueueBacklog
 
 log = logging.getLogger(__name__)
+
+
+def _breaker_failures() -> dict[int, list[str]]:
+    """The SDK's breaker failures without 429: a client serves many queues, and one throttled queue is backed off
+    on its own by the refresh layer (scaler.sources.throttling); counting its 429s would open the breaker for all."""
+    defaults = oci.circuit_breaker.DEFAULT_CIRCUIT_BREAKER_FAILURE_STATUSES_AND_CODES
+    return {status: list(codes) for status, codes in defaults.items() if status != 429}
 
 
 def client_kwargs(settings: OciSettings, credentials: OciCredentials, purpose: str) -> dict[str, Any]:
@@ -36,6 +44,7 @@ def client_kwargs(settings: OciSettings, credentials: OciCredentials, purpose: s
             failure_threshold=settings.breaker_failure_threshold,
             recovery_timeout=settings.breaker_recovery_seconds,
             name=f"burst-scaler-{purpose}-{uuid.uuid4()}",
+            failure_statuses_and_codes=_breaker_failures(),
         ),
         "timeout": (settings.connect_timeout_seconds, settings.read_timeout_seconds),
     }
@@ -65,10 +74,8 @@ class OciQueueSource:
         kwargs = {"channel_id": ref.channel_id} if ref.channel_id else {}
         try:
             response = client.get_stats(ref.queue_id, **kwargs)
-        except oci.exceptions.ServiceError as exc:
-            raise UpstreamError(f"GetStats failed: HTTP {exc.status} {exc.code}: {exc.message}") from exc
-        except Exception as exc:  # connection errors, timeouts, open circuit breaker
-            raise UpstreamError(f"GetStats failed: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # service errors (429: ThrottledError), connection errors, timeouts, open breaker
+            raise upstream_failure("GetStats", exc) from exc
         data = response.data
         queue = getattr(data, "queue", None)
         dlq = getattr(data, "dlq", None)
@@ -89,12 +96,8 @@ class OciQueueSource:
             return cached
         try:
             queue = self._admin_client().get_queue(ref.queue_id).data
-        except oci.exceptions.ServiceError as exc:
-            raise UpstreamError(
-                f"GetQueue failed while looking up the messages endpoint: HTTP {exc.status} {exc.code}: {exc.message}"
-            ) from exc
         except Exception as exc:
-            raise UpstreamError(f"GetQueue failed: {type(exc).__name__}: {exc}") from exc
+            raise upstream_failure("GetQueue (messages endpoint lookup)", exc) from exc
         endpoint = self._settings.endpoint or getattr(queue, "messages_endpoint", None)
         if not isinstance(endpoint, str) or not endpoint:
             raise UpstreamError("GetQueue response has no messagesEndpoint")

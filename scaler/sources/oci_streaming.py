@@ -26,6 +26,7 @@ from scaler.metadata import StreamRef
 from scaler.settings import OciSettings
 from scaler.sources.oci_auth import OciCredentials
 from scaler.sources.oci_queue import client_kwargs
+from scaler.sources.throttling import upstream_failure
 from scaler.values import PartitionLag, StreamLag
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,7 @@ class _StreamInfo:
 
 
 def _service_error(operation: str, exc: Exception) -> UpstreamError:
-    if isinstance(exc, oci.exceptions.ServiceError):
-        return UpstreamError(f"{operation} failed: HTTP {exc.status} {exc.code}: {exc.message}")
-    return UpstreamError(f"{operation} failed: {type(exc).__name__}: {exc}")
+    return upstream_failure(operation, exc)  # a 429 becomes ThrottledError: the refresh layer backs the source off
 
 
 class OciStreamingSource:

@@ -171,6 +171,8 @@ async def test_faults_serve_last_good_then_unavailable_never_zero(
         oci=oci_settings(sdk, emulator, max_attempts=2),
         cache_ttl_seconds=0.1,
         max_staleness_seconds=staleness,
+        throttle_backoff_seconds=0.1,  # a 429 backs the queue off: scaled down with the TTL, as the other timings
+        throttle_backoff_max_seconds=0.2,
     )
     stub = stub_for(channel_for(app))
     assert await value_of(stub, so(queue_id)) == 17

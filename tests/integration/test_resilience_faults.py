@@ -123,6 +123,8 @@ async def test_answers_stay_bounded_and_never_zero_through_a_fault(
         cache_ttl_seconds=TTL,
         max_staleness_seconds=STALENESS,
         rpc_deadline_seconds=RPC_DEADLINE,
+        throttle_backoff_seconds=TTL,  # a 429 backs the queue off: scaled down with the TTL, as the other timings
+        throttle_backoff_max_seconds=2 * TTL,
     )
     stub = stub_for(channel_for(app))
     refs = [

@@ -49,6 +49,23 @@ def test_injected_status_for_get_stats_only_then_success(
     assert emulator.counters.snapshot() == {"GetStats": 3, "GetQueue": 1}
 
 
+def test_a_retry_hint_is_sent_as_retry_after(emulator: Emulator, clients: Clients) -> None:
+    queue_id = emulator.create_queue("hinted")
+
+    def failure() -> tuple[int, str | None]:
+        with pytest.raises(oci.exceptions.ServiceError) as error:
+            clients.data.get_stats(queue_id)
+        return error.value.status, error.value.headers.get("retry-after")
+
+    emulator.faults.inject(429, operations=GET_STATS, count=1, retry_after_seconds=12)
+    assert failure() == (429, "12")
+    _, rule = control(emulator, "PUT", "/_emulator/faults", {"status": 429, "count": 1, "retry_after_seconds": 0.5})
+    assert rule["retry_after_seconds"] == 0.5
+    assert failure() == (429, "0.5")
+    emulator.faults.inject(503, operations=GET_STATS, count=1)
+    assert failure() == (503, None)
+
+
 def test_injected_fault_never_half_applies(emulator: Emulator, clients: Clients) -> None:
     queue_id = emulator.create_queue("atomic")
     emulator.faults.inject(503, operations=frozenset({"PutMessages"}), count=1)

@@ -33,6 +33,14 @@ def test_rules_combine_latency_and_the_earliest_status_wins() -> None:
     assert faults.decide("Anything") is NO_FAULT
 
 
+def test_the_deciding_rule_carries_its_retry_hint() -> None:
+    faults = FaultInjector()
+    faults.inject(429, retry_after_seconds=7.5, count=1)
+
+    assert faults.decide("GetStats") == FaultDecision(status=429, code="TooManyRequests", retry_after_seconds=7.5)
+    assert faults.decide("GetStats") is NO_FAULT
+
+
 def test_reset_connection_rule() -> None:
     faults = FaultInjector()
     faults.inject(reset_connection=True, count=1)
@@ -50,6 +58,8 @@ def test_reset_connection_rule() -> None:
         ({"status": 500, "reset_connection": True}, "exclude each other"),
         ({"status": 500, "operations": frozenset({"GetStat"})}, "unknown operations \\['GetStat'\\]"),
         ({"latency_seconds": -1}, "latency_seconds must be >= 0"),
+        ({"latency_seconds": 1, "retry_after_seconds": 5}, "retry_after_seconds must be >= 0 and needs a status"),
+        ({"status": 429, "retry_after_seconds": -1}, "retry_after_seconds must be >= 0 and needs a status"),
     ],
 )
 def test_invalid_rules_are_refused(kwargs: dict[str, Any], message: str) -> None:

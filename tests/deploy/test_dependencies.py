@@ -58,3 +58,16 @@ def test_the_scaler_resolves_beside_the_newest_oci_cli(tmp_path: Path) -> None:
         name = canonicalize_name(requirement.name)
         assert name in installed, f"{name} missing from the resolution"
         assert requirement.specifier.contains(installed[name]), f"{name} {installed[name]} breaks {requirement}"
+
+
+def test_matplotlib_stays_out_of_the_scaler_and_its_image() -> None:
+    """The picture's library comes with the demo extra only: the image installs the bare wheel."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {canonicalize_name(Requirement(line).name) for line in project["dependencies"]}
+    demo = {canonicalize_name(Requirement(line).name) for line in project["optional-dependencies"]["demo"]}
+    assert "matplotlib" in demo
+    assert "matplotlib" not in base
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = re.findall(r"pip install [^\n]*", dockerfile)
+    assert installs, "the Dockerfile installs the wheel with pip"
+    assert all("[" not in line and "matplotlib" not in line for line in installs), installs

@@ -77,6 +77,12 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         help="longest an RPC waits for OCI when KEDA sets no deadline",
     )
+    flags.add(
+        "--forget-after",
+        default=600.0,
+        type=positive_float,
+        help="seconds after which a ScaledObject nobody asks about loses its /metrics series and cached state",
+    )
     flags.add("--grace", default=10.0, type=float, help="seconds in-flight calls get to finish on SIGTERM")
     flags.add("--tls-cert", default=None, help="server certificate (PEM); enables TLS")
     flags.add("--tls-key", default=None, help="server private key (PEM)")
@@ -112,6 +118,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_staleness_seconds=args.max_staleness,
         push_interval_seconds=args.push_interval,
         rpc_deadline_seconds=args.rpc_deadline,
+        forget_after_seconds=args.forget_after,
         grace_seconds=args.grace,
         log_level=args.log_level,
     )

@@ -22,8 +22,8 @@ source goes through here:
 """
 
 from scaler.refresh.cache import CacheTiming, RefreshCache
-from scaler.refresh.clock import Clock, LoopClock
+from scaler.refresh.clock import Clock, LoopClock, as_clock
 from scaler.refresh.entry import Snapshot
 from scaler.refresh.watch import CLOSED, Subscription
 
-__all__ = ["CLOSED", "CacheTiming", "Clock", "LoopClock", "RefreshCache", "Snapshot", "Subscription"]
+__all__ = ["CLOSED", "CacheTiming", "Clock", "LoopClock", "RefreshCache", "Snapshot", "Subscription", "as_clock"]

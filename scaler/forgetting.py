@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
@@ -56,8 +55,9 @@ class Forgetting:
         self._clock = clock
         self._parts = tuple(parts)
         self._on_forgotten = on_forgotten
-        self._last_asked: OrderedDict[ObjectKey, float] = OrderedDict()
-        """Least recently asked first, so a sweep stops at the first object still in use."""
+        self._now = clock.now
+        self._last_asked: dict[ObjectKey, float] = {}
+        """Written on every request (the hot path: one dict store), scanned whole by each sweep (once a minute)."""
         self._sweeps: asyncio.Task[None] | None = None
 
     @property
@@ -70,20 +70,14 @@ class Forgetting:
 
     def asked(self, namespace: str, name: str) -> None:
         """A request (or a push evaluation) for this ScaledObject, now."""
-        key = (namespace, name)
-        self._last_asked[key] = self._clock.now()
-        self._last_asked.move_to_end(key)
+        self._last_asked[(namespace, name)] = self._now()
 
     def sweep(self) -> int:
         """Forget every ScaledObject not asked for ``forget_after`` seconds; returns how many."""
-        cutoff = self._clock.now() - self._forget_after
-        forgotten: list[ObjectKey] = []
-        while self._last_asked:
-            key, last = next(iter(self._last_asked.items()))
-            if last > cutoff:
-                break
+        cutoff = self._now() - self._forget_after
+        forgotten = [key for key, last in self._last_asked.items() if last <= cutoff]
+        for key in forgotten:
             del self._last_asked[key]
-            forgotten.append(key)
         for namespace, name in forgotten:
             for part in self._parts:
                 part.forget(namespace, name)

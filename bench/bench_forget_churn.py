@@ -182,7 +182,7 @@ def main() -> int:
     results = []
     problems: list[str] = []
     with workdir(args.keep) as path:
-        emulator = EmulatorProcess(path, queues=queues, streams={})
+        emulator = EmulatorProcess(path, queues=queues, streams={}, ready_timeout=60 + len(queues) / 200)
         try:
             for forget_after in runs:
                 results.append(asyncio.run(run(args, forget_after, emulator, path)))

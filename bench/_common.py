@@ -72,8 +72,16 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
 class EmulatorProcess:
     """``burst-scaler emulator`` as a subprocess, seeded with queues and streams, driven over /_emulator."""
 
-    def __init__(self, workdir: Path, *, queues: dict[str, int], streams: dict[str, tuple[int, int]]) -> None:
-        """``queues``: OCID → messages; ``streams``: OCID → (partitions, messages)."""
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        queues: dict[str, int],
+        streams: dict[str, tuple[int, int]],
+        ready_timeout: float = 30.0,
+    ) -> None:
+        """``queues``: OCID → messages; ``streams``: OCID → (partitions, messages); seeding tens of thousands of
+        queues takes the emulator a minute or more, hence ``ready_timeout``."""
         seed = {
             "queues": [
                 {"displayName": f"q{i}", "id": qid, "messages": [{"content": f"m{n}"} for n in range(count)]}
@@ -104,7 +112,7 @@ class EmulatorProcess:
             stderr=subprocess.STDOUT,
         )
         try:
-            match = _wait_for_line(self.log_path, re.compile(r"emulator listening on (\S+)"), self.proc, 30)
+            match = _wait_for_line(self.log_path, re.compile(r"emulator listening on (\S+)"), self.proc, ready_timeout)
             self.url: str = match.group(1)
             _wait_for_line(self.log_path, re.compile(r"emulator compartment"), self.proc, 10)
         except BaseException:

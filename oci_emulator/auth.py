@@ -7,18 +7,27 @@ first call to real OCI. Verifying the draft-cavage HTTP signature here catches t
 The SDK signs ``date (request-target) host`` on every request and adds ``content-length content-type
 x-content-sha256`` on POST/PUT/PATCH (``Signer`` in ``oci/signer.py``); ``(request-target)`` is the lower-case method,
 a space and the path with query exactly as sent. The key id is ``<tenancy>/<user>/<fingerprint>``; the fingerprint is
-not checked against the key, just as OCI looks the key up by id. Clock skew is not checked.
+not checked against the key, just as OCI looks the key up by id.
+
+The signed ``date`` must be within 5 minutes of the emulator's wall clock, as OCI requires: a replayed request, or
+a client on a machine whose clock drifted, gets OCI's 401 and its message here rather than in production. That
+clock is the real time (injectable for tests), never the emulator's service clock, which tests move by hours.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 import hashlib
 import hmac
+import math
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -31,6 +40,8 @@ _PARAMETER = re.compile(r'\s*([A-Za-z]+)="([^"]*)"\s*(?:,|$)')
 GENERIC_HEADERS = ("date", "(request-target)", "host")
 BODY_HEADERS = ("content-length", "content-type", "x-content-sha256")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+MAX_CLOCK_SKEW_SECONDS: Final = 300.0
+"""How far the signed date may be from the service's clock, either way ("more than 5 minutes" is refused)."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +111,49 @@ def signing_string(parameters: SignatureParameters, request: SignedRequest) -> b
     return "\n".join(lines).encode("utf-8")
 
 
-class SignatureVerifier:
-    """Checks requests against a fixed set of API keys (key id to RSA public key)."""
+def _utc(instant: float) -> str:
+    """An instant the way OCI writes it in its clock-skew message: ``Sun, 11 Mar 2018 16:39:04 UTC``."""
+    return email.utils.formatdate(instant, usegmt=True).replace(" GMT", " UTC")
 
-    def __init__(self, keys: Mapping[str, RSAPublicKey]) -> None:
+
+def check_date(value: str | None, now: float, *, max_skew: float = MAX_CLOCK_SKEW_SECONDS) -> None:
+    """Refuse a signed ``date`` more than ``max_skew`` seconds from ``now`` (epoch seconds) with OCI's message.
+
+    OCI prints the window with the current time rounded down and its ends rounded outwards, to whole seconds.
+    """
+    if value is None:
+        raise NotAuthenticated("the request has no date header; OCI requires a signed date")
+    try:
+        sent = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError) as error:
+        raise NotAuthenticated(
+            f"the date header '{value}' is not an HTTP date such as 'Sun, 06 Nov 1994 08:49:37 GMT'"
+        ) from error
+    if sent.tzinfo is None:  # "-0000" (or no zone) means UTC in HTTP dates; never the emulator's local zone
+        sent = sent.replace(tzinfo=UTC)
+    at = sent.timestamp()
+    if now - max_skew <= at <= now + max_skew:
+        return
+    raise NotAuthenticated(
+        f"Date '{_utc(at)}' is not within allowed clock skew. Current '{_utc(math.floor(now))}', valid datetime "
+        f"range: ['{_utc(math.floor(now - max_skew))}', '{_utc(math.ceil(now + max_skew))}']"
+    )
+
+
+class SignatureVerifier:
+    """Checks requests against a fixed set of API keys (key id to RSA public key) and the service's wall clock."""
+
+    def __init__(
+        self,
+        keys: Mapping[str, RSAPublicKey],
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        max_skew_seconds: float = MAX_CLOCK_SKEW_SECONDS,
+    ) -> None:
+        """``wall_clock``: epoch seconds the signed date is compared with (a test skews it instead of the client)."""
         self._keys = dict(keys)
+        self._wall_clock = wall_clock
+        self._max_skew = max_skew_seconds
 
     def verify(self, request: SignedRequest, *, sign_body: bool = True) -> str:
         """Return the key id that signed ``request``, or raise NotAuthenticated.
@@ -126,6 +175,7 @@ class SignatureVerifier:
         unsigned = [name for name in required if name not in parameters.headers]
         if unsigned:
             raise NotAuthenticated(f"the signature must cover the headers {' '.join(unsigned)}")
+        check_date(request.headers.get("date"), self._wall_clock(), max_skew=self._max_skew)
         self._check_body(parameters, request)
         try:
             key.verify(parameters.signature, signing_string(parameters, request), padding.PKCS1v15(), hashes.SHA256())

@@ -45,16 +45,16 @@ class Emulator:
         public_url: str | None = None,
         stream_limits: StreamLimits | None = None,
         stream_throttle: bool = True,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """Configure an emulator; nothing listens until ``start()``.
 
-        ``clock`` drives all service time (visibility, retention, lifecycle delays, cursor expiry, reservation
-        timeouts, the Streaming read throttle); ``api_key`` defaults to a freshly generated key; ``public_url``
-        overrides the advertised ``messagesEndpoint`` (e.g. a Kubernetes Service URL); ``stream_throttle`` enforces
-        OCI's 5 GetMessages per second per partition and consumer group (429 beyond), as the real service does.
+        ``clock`` drives service time (visibility, retention, lifecycle delays, cursor expiry, reservations, the read
+        throttle); signed dates must be within 5 minutes of ``wall_clock`` (epoch seconds), never of ``clock``.
+        ``api_key`` defaults to a fresh key; ``public_url`` overrides the advertised ``messagesEndpoint`` (e.g. a
+        Service URL); ``stream_throttle`` enforces OCI's 5 GetMessages per second per partition and group (429 beyond).
         """
-        self._host = host
-        self._port = port
+        self._host, self._port = host, port
         self._limits = limits or QueueLimits()
         self._public_url = public_url.rstrip("/") if public_url else None
         self.api_key = api_key or ApiKey.generate()
@@ -72,6 +72,7 @@ class Emulator:
             compartment_id=self.compartment_id,
             stream_pool_id=self.stream_pool_id,
             endpoint=lambda: self.url,
+            wall_clock=wall_clock,
         )
         self.queues, self.streams = parts.queues, parts.streams
         self.counters, self.faults = parts.counters, parts.faults

@@ -52,6 +52,13 @@ class IncorrectState(ApiError):
     code = "IncorrectState"
 
 
+class NoEtagMatch(ApiError):
+    """An ``if-match`` that names another version of the resource than the current one (optimistic concurrency)."""
+
+    status = 412
+    code = "NoEtagMatch"
+
+
 class TooManyRequests(ApiError):
     status = 429
     code = "TooManyRequests"
@@ -68,6 +75,7 @@ _DEFAULT_CODES: dict[int, str] = {
     404: "NotAuthorizedOrNotFound",
     405: "MethodNotAllowed",
     409: "IncorrectState",
+    412: "NoEtagMatch",
     429: "TooManyRequests",
     500: "InternalServerError",
     502: "BadGateway",

@@ -1,7 +1,8 @@
 """The Queue control plane (``QueueAdminClient``) over REST: queues and their work requests.
 
 Create, update, delete and purge answer 202 with an ``opc-work-request-id`` header and no body, as OCI does, so the
-SDK's ``QueueAdminClientCompositeOperations.*_and_wait_for_state`` helpers work unmodified. Compartments other than
+SDK's ``QueueAdminClientCompositeOperations.*_and_wait_for_state`` helpers work unmodified. GetQueue and UpdateQueue
+carry the queue's ``etag``; update, delete and purge honour ``if-match`` (``etags``). Compartments other than
 the emulator's own (and the tenancy root) answer 404 NotAuthorizedOrNotFound, like a compartment the caller may not
 see.
 """
@@ -13,10 +14,11 @@ from dataclasses import replace
 
 from . import queue_render as render
 from .errors import InvalidParameter, NotAuthorizedOrNotFound
+from .etags import Conditional, etag
 from .message_values import PurgeType
 from .queue_values import LifecycleState, QueueInfo, QueueUpdate
 from .queues import QueueStore
-from .routing import ApiRequest, ApiResponse, Route
+from .routing import ApiRequest, ApiResponse, JsonObject, Route
 from .settings import (
     CHANNEL_CONSUMPTION_LIMIT,
     CHANNEL_ID_LENGTH,
@@ -49,6 +51,7 @@ class QueueAdminApi:
         self._compartments = compartments
         self._endpoint = endpoint
         self._page_sizes = IntRange("limit", 1, limits.max_page_size)
+        self._conditional = Conditional()
 
     def routes(self) -> list[Route]:
         return [
@@ -86,8 +89,8 @@ class QueueAdminApi:
         return _accepted(work_request_id)
 
     def get_queue(self, request: ApiRequest) -> ApiResponse:
-        info = self._store.get_queue(request.params["queueId"])
-        return ApiResponse(body=render.queue(info, endpoint=self._endpoint(), wall_time=self._store.wall_time))
+        body = self._rendered(request.params["queueId"])
+        return ApiResponse(body=body, headers={"etag": etag(body)})
 
     def list_queues(self, request: ApiRequest) -> ApiResponse:
         compartment_id = query_str(request, "compartmentId")
@@ -134,10 +137,15 @@ class QueueAdminApi:
         update = QueueUpdate(
             display_name=display_name, settings=settings, freeform_tags=freeform_tags, defined_tags=defined_tags
         )
-        return _accepted(self._store.update_queue(queue_id, update))
+        with self._conditional.write(request, lambda: self._etag(queue_id)):
+            work_request_id = self._store.update_queue(queue_id, update)
+            updated = self._etag(queue_id)
+        return ApiResponse(status=202, headers={"opc-work-request-id": work_request_id, "etag": updated})
 
     def delete_queue(self, request: ApiRequest) -> ApiResponse:
-        return _accepted(self._store.delete_queue(request.params["queueId"]))
+        queue_id = request.params["queueId"]
+        with self._conditional.write(request, lambda: self._etag(queue_id)):
+            return _accepted(self._store.delete_queue(queue_id))
 
     def purge_queue(self, request: ApiRequest) -> ApiResponse:
         fields = FieldReader(request.json_body(), "")
@@ -152,14 +160,22 @@ class QueueAdminApi:
             fields.problem("consumerGroupId: consumer groups are not supported by the emulator")
         fields.finish()
         assert purge_type is not None
-        work_request_id = self._store.purge_queue(request.params["queueId"], PurgeType(purge_type), channel_ids)
-        return _accepted(work_request_id)
+        queue_id = request.params["queueId"]
+        with self._conditional.write(request, lambda: self._etag(queue_id)):
+            return _accepted(self._store.purge_queue(queue_id, PurgeType(purge_type), channel_ids))
 
     def get_work_request(self, request: ApiRequest) -> ApiResponse:
         info = self._store.get_work_request(request.params["workRequestId"])
         return ApiResponse(body=render.work_request(info, wall_time=self._store.wall_time))
 
     # ------------------------------------------------------------------------------------------- helpers
+
+    def _rendered(self, queue_id: str) -> JsonObject:
+        info = self._store.get_queue(queue_id)
+        return render.queue(info, endpoint=self._endpoint(), wall_time=self._store.wall_time)
+
+    def _etag(self, queue_id: str) -> str:
+        return etag(self._rendered(queue_id))
 
     def _check_compartment(self, compartment_id: str) -> None:
         if compartment_id not in self._compartments:

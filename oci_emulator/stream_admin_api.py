@@ -6,7 +6,8 @@ and ListStreams returns a bare JSON array paged with ``limit`` (1 to 50, default
 ``opc-next-page``. ListStreams and CreateStream take exactly one of ``compartmentId`` and ``streamPoolId``, as the
 API reference requires. The emulator has one stream pool (``Emulator.stream_pool_id``) in its compartment;
 compartments and pools it does not serve answer 404 NotAuthorizedOrNotFound. Stream names are not required to be
-unique (OCI's rule for duplicates within a pool is not emulated).
+unique (OCI's rule for duplicates within a pool is not emulated). GetStream carries the stream's ``etag`` and
+DeleteStream honours ``if-match`` (``etags``); UpdateStream is not emulated.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Callable
 
 from . import stream_render as render
 from .errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound
-from .routing import ApiRequest, ApiResponse, Route
+from .etags import Conditional, etag
+from .routing import ApiRequest, ApiResponse, JsonObject, Route
 from .stream_settings import DEFAULT_LIST_LIMIT, LIST_LIMIT, RETENTION_IN_HOURS, STREAM_NAME_LENGTH, StreamLimits
 from .stream_values import StreamInfo, StreamState
 from .streams import StreamStore
@@ -43,6 +45,7 @@ class StreamAdminApi:
         self._pool_compartment = pool_compartment_id
         self._endpoint = endpoint
         self._partitions = limits.partitions
+        self._conditional = Conditional()
 
     def routes(self) -> list[Route]:
         return [
@@ -83,8 +86,8 @@ class StreamAdminApi:
         return ApiResponse(body=render.stream(info, endpoint=self._endpoint(), wall_time=self._store.wall_time))
 
     def get_stream(self, request: ApiRequest) -> ApiResponse:
-        info = self._store.get_stream(request.params["streamId"])
-        return ApiResponse(body=render.stream(info, endpoint=self._endpoint(), wall_time=self._store.wall_time))
+        body = self._rendered(self._store.get_stream(request.params["streamId"]))
+        return ApiResponse(body=body, headers={"etag": etag(body)})
 
     def list_streams(self, request: ApiRequest) -> ApiResponse:
         compartment_id = query_str(request, "compartmentId")
@@ -123,10 +126,15 @@ class StreamAdminApi:
         return ApiResponse(body=items, headers={} if next_page is None else {"opc-next-page": next_page})
 
     def delete_stream(self, request: ApiRequest) -> ApiResponse:
-        self._store.delete_stream(request.params["streamId"])
+        stream_id = request.params["streamId"]
+        with self._conditional.write(request, lambda: etag(self._rendered(self._store.get_stream(stream_id)))):
+            self._store.delete_stream(stream_id)
         return ApiResponse(status=202)
 
     # ------------------------------------------------------------------------------------------- helpers
+
+    def _rendered(self, info: StreamInfo) -> JsonObject:
+        return render.stream(info, endpoint=self._endpoint(), wall_time=self._store.wall_time)
 
     def _scope(self, compartment_id: str | None, pool_id: str | None) -> str:
         """The compartment a request addresses, or raise 404 for a compartment or pool the emulator does not serve."""

@@ -7,6 +7,7 @@ which OCI operation, and which collaborators the pipeline consults before it, is
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,8 +40,12 @@ def build_app(
     stream_limits: StreamLimits,
     counters: RequestCounters,
     stopping: threading.Event,
+    wall_clock: Callable[[], float] = time.time,
 ) -> tuple[EmulatorApp, FaultInjector]:
-    """The request pipeline serving every Queue and Streaming operation, and the fault injector it consults."""
+    """The request pipeline serving every Queue and Streaming operation, and the fault injector it consults.
+
+    ``wall_clock`` (epoch seconds) is what signed dates are checked against; the stores keep their service clock.
+    """
     compartments = frozenset({compartment_id, api_key.tenancy})
     admin = QueueAdminApi(queues, compartments=compartments, endpoint=endpoint, limits=limits)
     stream_admin = StreamAdminApi(
@@ -60,7 +65,7 @@ def build_app(
     app = EmulatorApp(
         services=services,
         control=control,
-        verifier=SignatureVerifier({api_key.key_id: api_key.public_key()}),
+        verifier=SignatureVerifier({api_key.key_id: api_key.public_key()}, wall_clock=wall_clock),
         faults=faults,
         counters=counters,
         stopping=stopping,
@@ -93,6 +98,7 @@ def assemble(
     compartment_id: str,
     stream_pool_id: str,
     endpoint: Callable[[], str],
+    wall_clock: Callable[[], float] = time.time,
 ) -> EmulatorParts:
     """The stores, the request pipeline over them and the provisioner, for one emulator."""
     queues = QueueStore(
@@ -114,6 +120,7 @@ def assemble(
         stream_limits=stream_limits,
         counters=counters,
         stopping=stopping,
+        wall_clock=wall_clock,
     )
     provisioner = Provisioner(
         queues,

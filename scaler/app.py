@@ -1,8 +1,10 @@
 """Composition root: builds the scaler's parts from Settings and runs their lifecycle in the right order.
 
-Start: metrics endpoint, gRPC server (NOT_SERVING), then SERVING. Stop: NOT_SERVING first, end the push streams
-with OK, drain in-flight calls within the grace period, then release threads and sockets. Everything is passed
-by keyword, so tests build the same app with a fake source or an emulator-backed one.
+Start: metrics endpoint, gRPC server (NOT_SERVING), then SERVING and the sweep that forgets ScaledObjects that
+stopped asking. Stop: NOT_SERVING first, end the push streams with OK, drain in-flight calls within the grace
+period, then release threads and sockets. Everything is passed by keyword, so tests build the same app with a fake
+source or an emulator-backed one, and on a fake ``Clock`` (every reading of time and every wait goes through it; a
+bare ``() -> float`` is read for "now" while waits run on the event loop).
 """
 
 from __future__ import annotations
@@ -13,21 +15,22 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from scaler import __version__
 from scaler.cluster import ClusterView
 from scaler.errors import ThrottledError
 from scaler.evaluation import Evaluator
+from scaler.forgetting import Forgets, Forgetting
 from scaler.kube import ClusterReader, connect
 from scaler.metadata import QueueRef, SourceRef
-from scaler.refresh import CacheTiming, RefreshCache
+from scaler.refresh import CacheTiming, Clock, RefreshCache, as_clock
 from scaler.resolution import Resolver
 from scaler.series import Bookkeeping
 from scaler.server import GrpcServer
 from scaler.service import ExternalScalerService
 from scaler.settings import Settings
-from scaler.sources.base import BacklogSource
+from scaler.sources.base import BacklogSource, ForgetsSources
 from scaler.sources.oci_auth import load_credentials
 from scaler.sources.oci_queue import OciQueueSource
 from scaler.sources.oci_streaming import OciStreamingSource
@@ -42,14 +45,45 @@ def _split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _source_timing(settings: Settings) -> CacheTiming:
-    """The OCI reads' cache timing, from the flags."""
+def _timing(settings: Settings, *, ttl: float, max_staleness: float) -> CacheTiming:
+    """A refresh cache's timing: its own TTL and staleness bound; pushes, throttle back-off and forgetting as the
+    scaler's flags say."""
     return CacheTiming(
-        ttl=settings.cache_ttl_seconds,
-        max_staleness=settings.max_staleness_seconds,
+        ttl=ttl,
+        max_staleness=max_staleness,
         push_interval=settings.push_interval_seconds,
         throttle_backoff=settings.throttle_backoff_seconds,
         throttle_backoff_max=settings.throttle_backoff_max_seconds,
+        prune_after=settings.forget_after_seconds,
+    )
+
+
+def _cluster_view(
+    settings: Settings, reader: ClusterReader | None, executor: concurrent.futures.Executor, clock: Clock
+) -> ClusterView | None:
+    """Kubernetes answers for the RPC path, or None without API access."""
+    if reader is None:
+        return None
+    timing = _timing(settings, ttl=settings.kube_ttl_seconds, max_staleness=30.0)
+    return ClusterView(reader=reader, executor=executor, timing=timing, clock=clock)
+
+
+def _source_cache(
+    settings: Settings,
+    telemetry: Telemetry,
+    *,
+    read: Callable[[SourceRef], Awaitable[Reading]],
+    clock: Clock,
+    forget: Callable[[SourceRef], None],
+) -> RefreshCache[SourceRef, Reading]:
+    """The shared cache of OCI reads: one read per source per TTL, whichever triggers name it."""
+    return RefreshCache(
+        read=read,
+        timing=_timing(settings, ttl=settings.cache_ttl_seconds, max_staleness=settings.max_staleness_seconds),
+        clock=clock,
+        on_stale=telemetry.stale_served_total.inc,
+        on_unavailable=telemetry.unavailable_total.inc,
+        on_forget=forget,
     )
 
 
@@ -64,45 +98,40 @@ class ScalerApp:
         stream_source: BacklogSource | None = None,
         telemetry: Telemetry | None = None,
         kube_reader: ClusterReader | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.telemetry = telemetry or Telemetry()
         self._queue_source = queue_source
         self._stream_source = stream_source
-        self._clock = clock
+        self._time = as_clock(clock)
+        self._clock = now = self._time.now
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.upstream_threads, thread_name_prefix="oci-read"
         )
-        self.cache: RefreshCache[SourceRef, Reading] = RefreshCache(
-            read=self._read,
-            timing=_source_timing(settings),
-            clock=clock,
-            on_stale=self.telemetry.stale_served_total.inc,
-            on_unavailable=self.telemetry.unavailable_total.inc,
+        self.cache = _source_cache(
+            settings, self.telemetry, read=self._read, clock=self._time, forget=self._forget_source
         )
         reader = kube_reader if kube_reader is not None else connect(settings.kube)
-        self.cluster = (
-            ClusterView(
-                reader=reader,
-                executor=self._executor,
-                timing=CacheTiming(
-                    ttl=settings.kube_ttl_seconds, max_staleness=30.0, push_interval=settings.push_interval_seconds
-                ),
-                clock=clock,
-            )
-            if reader is not None
-            else None
+        self.cluster = _cluster_view(settings, reader, self._executor, self._time)
+        self.book = Bookkeeping(telemetry=self.telemetry)
+        self.resolver = Resolver(on_unknown_keys=self.book.unknown_keys)
+        parts: tuple[Forgets, ...] = (self.resolver, self.book, *([self.cluster] if self.cluster else []))
+        self.forgetting = Forgetting(
+            forget_after=settings.forget_after_seconds,
+            clock=self._time,
+            parts=parts,
+            on_forgotten=self.telemetry.forgotten_total.inc,
         )
-        book = Bookkeeping(telemetry=self.telemetry)
         self.service = ExternalScalerService(
             cache=self.cache,
             telemetry=self.telemetry,
-            resolver=Resolver(on_unknown_keys=book.unknown_keys),
-            evaluator=Evaluator(cache=self.cache, book=book, cluster=self.cluster, clock=clock),
-            book=book,
+            resolver=self.resolver,
+            evaluator=Evaluator(cache=self.cache, book=self.book, cluster=self.cluster, clock=now),
+            book=self.book,
             rpc_deadline_seconds=settings.rpc_deadline_seconds,
-            clock=clock,
+            clock=now,
+            asked=self.forgetting.asked,
         )
         self._server: GrpcServer | None = None
         self._metrics: MetricsEndpoint | None = None
@@ -134,6 +163,12 @@ class ScalerApp:
             raise RuntimeError("sources are built in start(); the app is not started")
         return (SourceKind.QUEUE if isinstance(ref, QueueRef) else SourceKind.STREAMING), source
 
+    def _forget_source(self, ref: SourceRef) -> None:
+        """The refresh cache dropped ``ref`` (nobody watched or polled it for --forget-after): so does its source."""
+        source = self._queue_source if isinstance(ref, QueueRef) else self._stream_source
+        if isinstance(source, ForgetsSources):
+            source.forget(ref)
+
     async def _read(self, ref: SourceRef) -> Reading:
         kind, source = self._source_for(ref)
         started = self._clock()
@@ -160,6 +195,7 @@ class ScalerApp:
         self._server = GrpcServer(service=self.service, address=self.settings.address, tls=self.settings.tls)
         await self._server.start()
         await self._server.mark_serving()
+        self.forgetting.start()
         log.info(
             "serving externalscaler.ExternalScaler on port %d%s; metrics on %s",
             self._server.port,
@@ -172,6 +208,7 @@ class ScalerApp:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        await self.forgetting.stop()
         if self._server is not None:
             log.info("shutting down: health NOT_SERVING, ending streams, grace %.1fs", self.settings.grace_seconds)
             await self._server.mark_not_serving()

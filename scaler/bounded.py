@@ -48,6 +48,10 @@ class Bounded(Generic[K, V]):
         if len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        """Drop ``key`` if present."""
+        self._entries.pop(key, None)
+
     def first_sight(self: Bounded[K, bool], key: K) -> bool:
         """Remember ``key``; True only if it was not remembered yet (log-once de-duplication)."""
         if key in self._entries:

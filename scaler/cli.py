@@ -89,6 +89,12 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         help="longest an RPC waits for OCI when KEDA sets no deadline",
     )
+    flags.add(
+        "--forget-after",
+        default=600.0,
+        type=positive_float,
+        help="seconds after which a ScaledObject nobody asks about loses its /metrics series and cached state",
+    )
     flags.add("--grace", default=10.0, type=float, help="seconds in-flight calls get to finish on SIGTERM")
     flags.add("--tls-cert", default=None, help="server certificate (PEM); enables TLS")
     flags.add("--tls-key", default=None, help="server private key (PEM)")
@@ -126,6 +132,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         throttle_backoff_seconds=args.throttle_backoff,
         throttle_backoff_max_seconds=max(args.throttle_backoff_max, args.throttle_backoff),
         rpc_deadline_seconds=args.rpc_deadline,
+        forget_after_seconds=args.forget_after,
         grace_seconds=args.grace,
         log_level=args.log_level,
     )

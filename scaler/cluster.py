@@ -2,7 +2,9 @@
 
 The RPC path must answer within its deadline even when the API server is slow, so Kubernetes reads go through
 the same refresh cache as OCI reads (shared, TTL'd, bounded wait) and an unknown answer is ``None``: callers fall
-back to decisions that need no cluster state (pure overflow, the plain backlog policy).
+back to decisions that need no cluster state (pure overflow, the plain backlog policy). The read of a ScaledObject's
+target is per object, so it goes when the object is forgotten (scaler.forgetting); a group's peer read goes when
+nobody asked about the group for the cache's ``prune_after``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from scaler.errors import UnavailableError
 from scaler.kube import ClusterReader, GroupPeer, Workload
-from scaler.refresh import CacheTiming, RefreshCache
+from scaler.refresh import CacheTiming, Clock, RefreshCache
 from scaler.values import Tier
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,15 @@ class ClusterView:
         reader: ClusterReader,
         executor: concurrent.futures.Executor,
         timing: CacheTiming,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] = time.monotonic,
     ) -> None:
         self._reader = reader
         self._executor = executor
-        self._cache: RefreshCache[_Key, Any] = RefreshCache(read=self._read, timing=timing, clock=clock)
         self._reported: set[_Key] = set()
+        """Keys whose failure was logged: logged again only after they succeed once."""
+        self._cache: RefreshCache[_Key, Any] = RefreshCache(
+            read=self._read, timing=timing, clock=clock, on_forget=self._reported.discard
+        )
 
     async def _read(self, key: _Key) -> Any:
         kind, namespace, name = key
@@ -67,6 +72,13 @@ class ClusterView:
         """The member of ``group`` on ``tier`` (the other member's view of its partner)."""
         value = await self._get((f"peer:{tier}", namespace, group), max_wait)
         return value if isinstance(value, GroupPeer) else None
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop the cached read of this ScaledObject's target."""
+        self._cache.forget(("target", namespace, name))
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     async def close(self) -> None:
         await self._cache.close()

@@ -3,6 +3,8 @@
 KEDA repeats the same few thousand refs for ever, three RPCs per poll, so parsing metadata on every call would be
 the RPC path's largest cost. The parsed result (or the metadata error) is kept per ref, keyed on the ref's
 canonical bytes (map keys sorted): cheaper than building a sorted key, and it keeps name and namespace with it.
+The keys of each ScaledObject are indexed by (namespace, name) too, so a ScaledObject that stopped asking is
+forgotten whole (scaler.forgetting), whatever metadata versions it went through.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class Resolver:
     def __init__(self, *, on_unknown_keys: UnknownKeys, capacity: int = FLEET_CAPACITY) -> None:
         self._on_unknown_keys = on_unknown_keys
         self._resolved: Bounded[bytes, Resolved | MetadataError] = Bounded(capacity)
+        self._keys_of: dict[tuple[str, str], set[bytes]] = {}
+
+    def __len__(self) -> int:
+        return len(self._resolved)
 
     def resolve(self, ref: pb.ScaledObjectRef) -> Resolved | MetadataError:
         """The trigger ``ref`` names, or the error listing every problem of its metadata (returned, not raised:
@@ -46,7 +52,13 @@ class Resolver:
         if resolved is None:
             resolved = self._parse(ref)
             self._resolved.put(key, resolved)
+            self._keys_of.setdefault((ref.namespace, ref.name), set()).add(key)
         return resolved
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop every parsed ref of this ScaledObject."""
+        for key in self._keys_of.pop((namespace, name), ()):
+            self._resolved.discard(key)
 
     def _parse(self, ref: pb.ScaledObjectRef) -> Resolved | MetadataError:
         try:

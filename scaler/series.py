@@ -3,19 +3,23 @@
 Two costs shape this module. prometheus_client's ``labels()`` costs more than answering the RPC, so every labelled
 series is looked up once per trigger (or per method and status) and kept. And KEDA asks about every ScaledObject
 every few seconds, so a warning logged per request would drown the log: each one is logged once per distinct
-cause (a set of unknown keys, a set of placement findings, a new spill-over split), in bounded memory.
+cause (a set of unknown keys, a set of placement findings, a new spill-over split).
+
+All of it is kept per ScaledObject in one place (``_Memory``), so that when an object stops asking
+(scaler.forgetting) its series leave /metrics and its memory is freed in one step. A spill-over group's series is
+shared by its members and leaves with the last of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 
-from scaler.bounded import FLEET_CAPACITY, Bounded
 from scaler.kube import Workload
 from scaler.placement import Finding
 from scaler.poison import Poison
@@ -26,9 +30,10 @@ from scaler.values import QueueBacklog, QueueSetBacklog, TriggerReading
 
 log = logging.getLogger(__name__)
 
-_Labels = tuple[str, str, str]
-_Marker = tuple[str, str, tuple[object, ...]]
-"""(namespace, ScaledObject, what is warned about): one warning per distinct marker."""
+_Object = tuple[str, str]
+"""(namespace, ScaledObject name)."""
+_Group = tuple[str, str, str]
+"""(namespace, group, tier): the labels of one spill-over share series."""
 
 
 @dataclass(frozen=True)
@@ -40,19 +45,45 @@ class _TriggerSeries:
     value_age: Any
     dlq: Any | None
     """Queue triggers only: a Streaming trigger has no dead-letter queue, and an exported 0 would be invented."""
+    partitions: set[str] = field(default_factory=set)
+    """Streaming triggers: the partitions whose lag series exist, so forgetting can remove each one."""
+
+
+@dataclass
+class _Memory:
+    """Everything kept for one ScaledObject: its series, what it was warned about, its last split."""
+
+    triggers: dict[str, _TriggerSeries] = field(default_factory=dict)
+    """By metric name."""
+    unknown_warned: set[tuple[str, ...]] = field(default_factory=set)
+    placement_warned: set[tuple[str, ...]] = field(default_factory=set)
+    placement_series: bool = False
+    last_split: Split | None = None
+    groups: set[_Group] = field(default_factory=set)
+    holding: bool = False
+    """A ``poisonGuard`` trigger is held at its current replicas."""
+    poison_series: bool = False
 
 
 class Bookkeeping:
     """Records decisions, RPC outcomes, splits and placement findings into ``Telemetry`` and the log."""
 
-    def __init__(self, *, telemetry: Telemetry, capacity: int = FLEET_CAPACITY) -> None:
+    def __init__(self, *, telemetry: Telemetry) -> None:
         self._telemetry = telemetry
-        self._triggers: dict[_Labels, _TriggerSeries] = {}
+        self._objects: dict[_Object, _Memory] = {}
+        self._group_members: dict[_Group, set[_Object]] = {}
         self._rpcs: dict[tuple[str, grpc.StatusCode], tuple[Any, Any]] = {}
-        self._unknown_warned: Bounded[_Marker, bool] = Bounded(capacity)
-        self._placement_warned: Bounded[_Marker, bool] = Bounded(capacity)
-        self._last_split: Bounded[tuple[str, str], Split] = Bounded(capacity)
-        self._holding: Bounded[tuple[str, str], bool] = Bounded(capacity)
+
+    def __len__(self) -> int:
+        """ScaledObjects remembered."""
+        return len(self._objects)
+
+    def _memory(self, namespace: str, name: str) -> _Memory:
+        key = (namespace, name)
+        memory = self._objects.get(key)
+        if memory is None:
+            memory = self._objects[key] = _Memory()
+        return memory
 
     def rpc(self, method: str, code: grpc.StatusCode) -> tuple[Any, Any]:
         """The (calls counter, duration histogram) of one method answered with one status."""
@@ -68,11 +99,12 @@ class Bookkeeping:
         """A trigger's value as served; its series are created on its first value, never before (a 0 exported
         before any read would be a false zero)."""
         labels = (resolved.namespace, resolved.name, resolved.metric_name)
-        series = self._triggers.get(labels)
+        memory = self._memory(resolved.namespace, resolved.name)
+        series = memory.triggers.get(resolved.metric_name)
         queue = isinstance(reading, QueueBacklog | QueueSetBacklog)
         if series is None:
             t = self._telemetry
-            series = self._triggers[labels] = _TriggerSeries(
+            series = memory.triggers[resolved.metric_name] = _TriggerSeries(
                 backlog=t.backlog.labels(*labels),
                 desired_replicas=t.desired_replicas.labels(*labels),
                 value_age=t.value_age.labels(*labels),
@@ -87,12 +119,15 @@ class Bookkeeping:
                 series.dlq.set(sum(q.dlq_visible + q.dlq_in_flight for q in queues))
         else:
             for partition in reading.partitions:
+                series.partitions.add(partition.partition)
                 self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
 
     def unknown_keys(self, namespace: str, name: str, keys: tuple[str, ...]) -> None:
         """Metadata keys nobody declared: warned once per ScaledObject and set of keys."""
-        if not self._unknown_warned.first_sight((namespace, name, keys)):
+        warned = self._memory(namespace, name).unknown_warned
+        if keys in warned:
             return
+        warned.add(keys)
         log.warning(
             "ScaledObject %s/%s: ignoring unknown trigger metadata keys %s; they have no effect (typo?)",
             namespace,
@@ -104,11 +139,15 @@ class Bookkeeping:
         """A spill-over member's share: always exported, logged when the split changes."""
         config = resolved.config
         group = config.group or ""
-        self._telemetry.group_replicas.labels(resolved.namespace, group, config.tier or "").set(mine)
-        marker = (resolved.namespace, resolved.name)
-        if self._last_split.get(marker) == shares:
+        labels = (resolved.namespace, group, config.tier or "")
+        self._telemetry.group_replicas.labels(*labels).set(mine)
+        memory = self._memory(resolved.namespace, resolved.name)
+        if labels not in memory.groups:
+            memory.groups.add(labels)
+            self._group_members.setdefault(labels, set()).add((resolved.namespace, resolved.name))
+        if memory.last_split == shares:
             return
-        self._last_split.put(marker, shares)
+        memory.last_split = shares
         log.info(
             "group %s/%s: need %d → managed %d, virtual %d (managed ready: %s); %s tier gets %d",
             resolved.namespace,
@@ -124,32 +163,22 @@ class Bookkeeping:
     def poison(self, resolved: Resolved, poison: Poison | None, held_at: int) -> None:
         """A ``poisonGuard`` trigger: whether it is held, always exported; logged when a hold starts and ends."""
         self._telemetry.poison_holds.labels(resolved.namespace, resolved.name).set(1 if poison else 0)
-        marker = (resolved.namespace, resolved.name)
-        if bool(self._holding.get(marker)) == (poison is not None):
-            return
-        self._holding.put(marker, poison is not None)
-        if poison is None:
-            log.info("ScaledObject %s/%s: poison guard released; scaling follows the backlog again", *marker)
-            return
-        log.warning(
-            "ScaledObject %s/%s: queue %d of its trigger looks poisoned (dead letters %d → %d while the backlog went "
-            "%d → %d); holding at %d replicas instead of scaling up, until the dead-letter count stops growing",
-            *marker,
-            poison.queue,
-            poison.dlq_before,
-            poison.dlq_now,
-            poison.backlog_before,
-            poison.backlog_now,
-            held_at,
-        )
+        memory = self._memory(resolved.namespace, resolved.name)
+        memory.poison_series, was_holding, memory.holding = True, memory.holding, poison is not None
+        if was_holding != memory.holding:
+            _log_poison((resolved.namespace, resolved.name), poison, held_at)
 
     def placement(self, resolved: Resolved, workload: Workload, findings: Sequence[Finding]) -> None:
         """Placement errors of the target a tiered trigger scales: always exported, warned once per set."""
         self._telemetry.placement_violations.labels(resolved.namespace, resolved.name).set(len(findings))
+        memory = self._memory(resolved.namespace, resolved.name)
+        memory.placement_series = True
         if not findings:
             return
-        if not self._placement_warned.first_sight((resolved.namespace, resolved.name, tuple(f.rule for f in findings))):
+        rules = tuple(str(f.rule) for f in findings)
+        if rules in memory.placement_warned:
             return
+        memory.placement_warned.add(rules)
         log.warning(
             "ScaledObject %s/%s (tier %s) scales %s %s, which breaks placement rules: %s. "
             "Its pods may stay Pending or land on the wrong nodes; run `burst-scaler check` for fixes.",
@@ -160,3 +189,53 @@ class Bookkeeping:
             workload.name,
             "; ".join(f"{f.rule}: {f.message}" for f in findings),
         )
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Remove this ScaledObject's series from /metrics and drop what was kept for it."""
+        memory = self._objects.pop((namespace, name), None)
+        if memory is None:
+            return
+        t = self._telemetry
+        for metric, series in memory.triggers.items():
+            labels = (namespace, name, metric)
+            for gauge in (t.backlog, t.desired_replicas, t.value_age):
+                _remove(gauge, labels)
+            if series.dlq is not None:
+                _remove(t.dlq, labels)
+            for partition in series.partitions:
+                _remove(t.partition_lag, (*labels, partition))
+        if memory.placement_series:
+            _remove(t.placement_violations, (namespace, name))
+        if memory.poison_series:
+            _remove(t.poison_holds, (namespace, name))
+        for group in memory.groups:
+            members = self._group_members.get(group)
+            if members is not None:
+                members.discard((namespace, name))
+                if not members:
+                    del self._group_members[group]
+                    _remove(t.group_replicas, group)
+
+
+def _log_poison(marker: tuple[str, str], poison: Poison | None, held_at: int) -> None:
+    """A poison guard's hold starting (a warning naming the evidence) or ending."""
+    if poison is None:
+        log.info("ScaledObject %s/%s: poison guard released; scaling follows the backlog again", *marker)
+        return
+    log.warning(
+        "ScaledObject %s/%s: queue %d of its trigger looks poisoned (dead letters %d → %d while the backlog went "
+        "%d → %d); holding at %d replicas instead of scaling up, until the dead-letter count stops growing",
+        *marker,
+        poison.queue,
+        poison.dlq_before,
+        poison.dlq_now,
+        poison.backlog_before,
+        poison.backlog_now,
+        held_at,
+    )
+
+
+def _remove(metric: Any, labels: tuple[str, ...]) -> None:
+    """Remove one labelled series; one that is already gone is not an error."""
+    with contextlib.suppress(KeyError):
+        metric.remove(*labels)

@@ -81,7 +81,10 @@ class ExternalScalerService:
         book: Bookkeeping,
         rpc_deadline_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        asked: Callable[[str, str], None] = lambda namespace, name: None,
     ) -> None:
+        """``asked(namespace, name)`` is told of every request and push evaluation (scaler.forgetting)."""
+        self._asked = asked
         self._cache = cache
         self._telemetry = telemetry
         self._resolver = resolver
@@ -97,6 +100,7 @@ class ExternalScalerService:
         await self._cache.close_watches()
 
     def _resolve(self, ref: pb.ScaledObjectRef) -> Resolved:
+        self._asked(ref.namespace, ref.name)
         resolved = self._resolver.resolve(ref)
         if isinstance(resolved, MetadataError):
             self._telemetry.metadata_errors_total.inc()
@@ -187,6 +191,7 @@ class ExternalScalerService:
                     outcome = await subscription.next()
                     if outcome is CLOSED:
                         break
+                    self._asked(resolved.namespace, resolved.name)  # an open stream is a standing question
                     if not isinstance(outcome, Snapshot):
                         continue  # upstream down: keep the last state, never report a transition on no data
                     try:

@@ -96,6 +96,9 @@ class Settings:
     """Longest an RPC waits for OCI when KEDA sets no deadline (the polling path never does)."""
     grace_seconds: float = 10.0
     """On SIGTERM: health NOT_SERVING, streams end OK, in-flight unary calls get this long to finish."""
+    forget_after_seconds: float = 600.0
+    """A ScaledObject not asked about for this long loses its metric series and everything cached for it; a source
+    nobody watches or polls for this long is dropped from the refresh cache."""
     upstream_threads: int = 16
     """Threads for the blocking OCI SDK; bounds concurrent upstream reads."""
     log_level: str = "INFO"

@@ -111,6 +111,11 @@ class Telemetry:
         self.pushes_total = Counter(
             "burst_scaler_activation_pushes_total", "`true` sent on StreamIsActive (inactive to active)", registry=r
         )
+        self.forgotten_total = Counter(
+            "burst_scaler_forgotten_scaledobjects_total",
+            "ScaledObjects not asked about for --forget-after seconds, whose series and cached state were dropped",
+            registry=r,
+        )
 
 
 class MetricsEndpoint:

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from onebox.harness.picture import draw_timeline
+
 
 @dataclass(frozen=True)
 class Row:
@@ -120,7 +122,7 @@ def _plain(value: Any) -> Any:
 
 
 def write_report(report: RunReport, out_dir: Path, *, stream: TextIO | None = None) -> list[Path]:
-    """timeline.csv, summary.json and (with matplotlib installed) timeline.png in ``out_dir``."""
+    """timeline.csv, summary.json and (with the demo extra's matplotlib) timeline.png in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     names = sorted({name for row in report.rows for name in row.replicas})
     timeline = out_dir / "timeline.csv"
@@ -158,34 +160,9 @@ def write_report(report: RunReport, out_dir: Path, *, stream: TextIO | None = No
     summary = out_dir / "summary.json"
     summary.write_text(json.dumps(report.summary(), indent=2, sort_keys=True) + "\n")
     written = [timeline, summary]
-    png = _plot(report, names, out_dir / "timeline.png")
+    png = draw_timeline(report, names, out_dir / "timeline.png")
     if png is not None:
         written.append(png)
     elif stream is not None:
-        stream.write("(install matplotlib — pip install 'oke-burst-scaler[report]' — for timeline.png)\n")
+        stream.write("(no timeline.png: matplotlib is missing; install the demo extra: pip install '.[demo]')\n")
     return written
-
-
-def _plot(report: RunReport, names: Sequence[str], path: Path) -> Path | None:
-    try:
-        import matplotlib  # optional extra: imported only when a picture is asked for
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-    except ImportError:
-        return None
-    t = [r.t for r in report.rows]
-    figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(10, 6), sharex=True)
-    top.plot(t, [r.backlog for r in report.rows], label="backlog (messages)")
-    top.set_ylabel("messages")
-    top.legend(loc="upper right")
-    for name in names:
-        bottom.step(t, [r.replicas.get(name, 0) for r in report.rows], where="post", label=f"replicas {name}")
-    bottom.step(t, [r.pending for r in report.rows], where="post", label="pending pods", linestyle="--")
-    bottom.step(t, [r.nodes for r in report.rows], where="post", label="managed nodes", linestyle=":")
-    bottom.set_xlabel("seconds")
-    bottom.legend(loc="upper right")
-    figure.tight_layout()
-    figure.savefig(path)
-    pyplot.close(figure)
-    return path

@@ -25,7 +25,7 @@ source goes through here:
 """
 
 from scaler.refresh.cache import CacheTiming, RefreshCache, throttle_pause
-from scaler.refresh.clock import Clock, LoopClock
+from scaler.refresh.clock import Clock, LoopClock, as_clock
 from scaler.refresh.entry import Snapshot
 from scaler.refresh.watch import CLOSED, Subscription
 
@@ -37,5 +37,6 @@ __all__ = [
     "RefreshCache",
     "Snapshot",
     "Subscription",
+    "as_clock",
     "throttle_pause",
 ]

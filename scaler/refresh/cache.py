@@ -24,7 +24,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 _PRUNE_EVERY = 60.0
-"""Seconds between sweeps for sources nobody asked about for ``prune_after``."""
+"""Longest pause between sweeps for keys nobody asked about for ``prune_after`` (half of it when that is shorter)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class CacheTiming:
     max_staleness: float = 60.0
     push_interval: float = 1.0
     prune_after: float = 600.0
-    """Forget a source nobody asked about for this long."""
+    """Forget a key nobody asked about for this long (the scaler's ``--forget-after``); a watched key stays."""
     patience: float = 0.5
     """With a usable last value, how long one refresh may keep callers waiting, all callers together."""
     throttle_backoff: float = 2.0
@@ -63,10 +63,12 @@ class RefreshCache(Generic[K, V]):
         on_stale: Callable[[], None] = lambda: None,
         on_unavailable: Callable[[], None] = lambda: None,
         phase: Callable[[], float] = random.random,
+        on_forget: Callable[[K], None] = lambda key: None,
     ) -> None:
         """``clock``: a Clock, or a bare ``() -> float`` read for ``now`` while waits run on the event loop.
 
-        ``phase`` draws the de-phasing fraction in [0, 1); tests pin it.
+        ``phase`` draws the de-phasing fraction in [0, 1); tests pin it. ``on_forget`` is told every key the cache
+        drops, so whatever the reader keeps per key can go with it.
         """
         self._read = read
         self._phase = phase
@@ -74,6 +76,8 @@ class RefreshCache(Generic[K, V]):
         self._clock = as_clock(clock)
         self._on_stale = on_stale
         self._on_unavailable = on_unavailable
+        self._on_forget = on_forget
+        self._prune_every = min(_PRUNE_EVERY, timing.prune_after / 2)
         self._entries: dict[K, Entry[V]] = {}
         self._watchers: Watchers[K, V] = Watchers(
             get=lambda key, wait: self.get(key, max_wait=wait),
@@ -86,6 +90,10 @@ class RefreshCache(Generic[K, V]):
     @property
     def watched(self) -> int:
         return len(self._watchers)
+
+    def __len__(self) -> int:
+        """Keys with an entry (asked about within ``prune_after``, watched, or being read)."""
+        return len(self._entries)
 
     def history(self, key: K) -> tuple[Snapshot[V], ...]:
         """Recent successful reads of ``key``, oldest first: the input of trend-based policies."""
@@ -147,7 +155,7 @@ class RefreshCache(Generic[K, V]):
         )
 
     def _maybe_prune(self, now: float) -> None:
-        if now - self._last_prune < _PRUNE_EVERY:
+        if now - self._last_prune < self._prune_every:
             return
         self._last_prune = now
         for key in [
@@ -156,6 +164,16 @@ class RefreshCache(Generic[K, V]):
             if e.inflight is None and k not in self._watchers and now - e.last_used > self._timing.prune_after
         ]:
             del self._entries[key]
+            self._on_forget(key)
+
+    def forget(self, key: K) -> bool:
+        """Drop ``key``'s entry now, unless it is watched or being read; True if it was dropped."""
+        entry = self._entries.get(key)
+        if entry is None or entry.inflight is not None or key in self._watchers:
+            return False
+        del self._entries[key]
+        self._on_forget(key)
+        return True
 
     def watch(self, key: K) -> AbstractAsyncContextManager[Subscription[V]]:
         """Subscribe to periodic refreshes of ``key``; one refresh loop per key however many subscribers."""

@@ -8,7 +8,7 @@ readings themselves are values of the decide layer (``scaler.values``): sources 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from scaler.values import Reading
 
@@ -20,3 +20,12 @@ class BacklogSource(Protocol):
     """
 
     def read(self, ref: Any) -> Reading: ...
+
+
+@runtime_checkable
+class ForgetsSources(Protocol):
+    """A source that keeps lookups per reference (a queue's messages endpoint, a stream's partition count)."""
+
+    def forget(self, ref: Any) -> None:
+        """Drop what was kept for ``ref``: nobody has asked about it for the refresh cache's ``prune_after``."""
+        ...

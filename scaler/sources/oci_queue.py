@@ -87,6 +87,11 @@ class OciQueueSource:
             dlq_in_flight=_count(dlq, "in_flight_messages", "dlq"),
         )
 
+    def forget(self, ref: QueueRef) -> None:
+        """Drop the queue's looked-up messages endpoint; the clients per endpoint stay (there are few endpoints)."""
+        with self._lock:
+            self._endpoints.pop(ref.queue_id, None)
+
     def _messages_endpoint(self, ref: QueueRef) -> str:
         if ref.messages_endpoint:
             return ref.messages_endpoint

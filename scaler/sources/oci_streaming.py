@@ -78,6 +78,12 @@ class OciStreamingSource:
             self._previous[(ref.stream_id, ref.group_name)] = {p.partition: p.committed_offset for p in lags}
         return StreamLag(partition_count=info.partitions, partitions=tuple(lags))
 
+    def forget(self, ref: StreamRef) -> None:
+        """Drop the group's last committed offsets and the stream's looked-up shape (looked up again if asked)."""
+        with self._lock:
+            self._previous.pop((ref.stream_id, ref.group_name), None)
+            self._streams.pop(ref.stream_id, None)
+
     def _stream(self, ref: StreamRef) -> _StreamInfo:
         """Partition count and messages endpoint: fixed for a stream's lifetime, so looked up once."""
         with self._lock:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 BIN = Path(sys.executable).parent
-FORBIDDEN = ("oci_emulator", "load", "onebox.harness", "onebox.demo", "onebox.lab")
+FORBIDDEN = ("oci_emulator", "load", "onebox.harness", "onebox.demo", "onebox.lab", "matplotlib")
 
 
 def _oci_config(directory: Path) -> Path:

@@ -28,7 +28,7 @@ from onebox.harness.config import MODES, HarnessConfig
 from onebox.harness.cost import Prices, cost_of
 from onebox.lab import kubectl
 from onebox.lab.layout import load
-from onebox.lab.story import run_lab_story
+from onebox.lab.story import NAMESPACE, run_lab_story
 
 LABELS = {
     "spillover": "ours (group + tier)",
@@ -62,6 +62,17 @@ def _pin_instance_type(pin: bool) -> None:
     kubectl.run(kubeconfig, ["patch", "nodepool", POOL, "--type=merge", "-p", json.dumps(patch)])
 
 
+def _wait_namespace_gone() -> None:
+    """The previous run's namespace is deleted without waiting; a run applied into it while it terminates fails."""
+    state = load()
+    assert state is not None
+    kubectl.run(
+        state[0].admin_kubeconfig,
+        ["wait", "--for=delete", f"namespace/{NAMESPACE}", "--timeout=180s"],
+        timeout=200,
+    )
+
+
 async def _run(trace: str, mode: str, seconds: float, prices: Prices) -> dict[str, object]:
     profile = lab_traces()[trace]
     config = HarnessConfig.lab_parity(
@@ -75,6 +86,7 @@ async def _run(trace: str, mode: str, seconds: float, prices: Prices) -> dict[st
         # holdSeconds compressed like the lab's node latency (20 s for minutes on OCI), as bench_scaling.py does
         managed_metadata=(("holdSeconds", "36"),) if mode == "spillover" else (),
     )
+    _wait_namespace_gone()
     report = await run_lab_story(cfg=replace(config, fallback=None), out_dir=None)
     cost = cost_of(report, prices, fixed_nodes=1)
     return {

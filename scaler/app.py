@@ -31,6 +31,7 @@ from scaler.sources.base import BacklogSource
 from scaler.sources.oci_auth import load_credentials
 from scaler.sources.oci_queue import OciQueueSource
 from scaler.sources.oci_streaming import OciStreamingSource
+from scaler.sources.stream_budget import StreamReadSettings
 from scaler.telemetry import MetricsEndpoint, Telemetry
 from scaler.values import Reading, SourceKind
 
@@ -126,7 +127,10 @@ class ScalerApp:
         if self._queue_source is None:
             self._queue_source = OciQueueSource(settings=self.settings.oci, credentials=credentials)
         if self._stream_source is None:
-            self._stream_source = OciStreamingSource(settings=self.settings.oci, credentials=credentials)
+            unread = min(StreamReadSettings.max_unread_seconds, self.settings.max_staleness_seconds / 2)
+            reading = StreamReadSettings(max_unread_seconds=unread)
+            oci_settings = self.settings.oci
+            self._stream_source = OciStreamingSource(settings=oci_settings, credentials=credentials, reading=reading)
 
     def _source_for(self, ref: SourceRef) -> tuple[SourceKind, BacklogSource]:
         source = self._queue_source if isinstance(ref, QueueRef) else self._stream_source

@@ -31,6 +31,10 @@ DEFAULT_MAX_REPLICAS: Final = 100
 
 _QUEUE: Final = (SourceKind.QUEUE,)
 _STREAMING: Final = (SourceKind.STREAMING,)
+_PERSISTENT_POLLS_DOC: Final = (
+    "`excludePersistentLag`: exclude a partition only after this many reads in a row with an unchanged committed "
+    "offset (1: after one)."
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,10 @@ class StreamRef:
     partitions: tuple[str, ...] | None
     """Only these partitions (``partitionLimitation``); None means all."""
     read_cap: int
-    """Stop counting a partition's lag here: nothing beyond target x max replicas changes the decision."""
+    """Stop counting the stream's lag here (all partitions together): nothing beyond target x max replicas changes
+    the decision."""
+    persistent_after_polls: int = 1
+    """Reads with an unchanged committed offset before a partition's lag is persistent (1 unless excluding it)."""
 
 
 SourceRef = QueueRef | StreamRef
@@ -189,6 +196,9 @@ class SourceKeys:
             sources=_STREAMING,
         ),
     ] = False
+    persistent_lag_threshold_polls: Annotated[
+        int, Param("persistentLagThresholdPolls", _PERSISTENT_POLLS_DOC, minimum=1, sources=_STREAMING)
+    ] = 1
     partitions: Annotated[
         tuple[str, ...] | None,
         Param(
@@ -327,6 +337,7 @@ def _source_ref(config: TriggerConfig) -> TriggerRef:
             start_uncommitted_at_earliest=config.uncommitted_offset == UncommittedOffset.EARLIEST,
             partitions=config.partitions,
             read_cap=math.ceil(config.target_backlog_per_replica * replicas) + 1,
+            persistent_after_polls=config.persistent_lag_threshold_polls if config.exclude_persistent_lag else 1,
         )
     if config.queue_ids is not None:
         queues = tuple(QueueRef(queue_id, channel, endpoint) for queue_id, channel in config.queue_ids)

@@ -88,6 +88,7 @@ class Bookkeeping:
         else:
             for partition in reading.partitions:
                 self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
+                self._telemetry.partition_lag_capped.labels(*labels, partition.partition).set(partition.capped)
 
     def unknown_keys(self, namespace: str, name: str, keys: tuple[str, ...]) -> None:
         """Metadata keys nobody declared: warned once per ScaledObject and set of keys."""

@@ -31,10 +31,6 @@ DEFAULT_MAX_REPLICAS: Final = 100
 
 _QUEUE: Final = (SourceKind.QUEUE,)
 _STREAMING: Final = (SourceKind.STREAMING,)
-_PERSISTENT_POLLS_DOC: Final = (
-    "`excludePersistentLag`: exclude a partition only after this many reads in a row with an unchanged committed "
-    "offset (1: after one)."
-)
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,14 @@ class SourceKeys:
         ),
     ] = False
     persistent_lag_threshold_polls: Annotated[
-        int, Param("persistentLagThresholdPolls", _PERSISTENT_POLLS_DOC, minimum=1, sources=_STREAMING)
+        int,
+        Param(
+            "persistentLagThresholdPolls",
+            "`excludePersistentLag`: exclude a partition only after this many reads in a row with an unchanged "
+            "committed offset (1: after one).",
+            minimum=1,
+            sources=_STREAMING,
+        ),
     ] = 1
     partitions: Annotated[
         tuple[str, ...] | None,

@@ -18,6 +18,7 @@ from typing import Annotated, Final
 from scaler.errors import MetadataError
 from scaler.params import Param, Spec, convert_values, declare, lookup, quote, read_values, undeclared
 from scaler.params import render_table as _render
+from scaler.partition_ids import parse_partitions as parse_partitions  # re-exported: tests and callers read it here
 from scaler.queue_ids import QueueIds, parse_queue_ids
 from scaler.values import Landing, Operation, Policy, SourceKind, Tier, UncommittedOffset
 
@@ -77,28 +78,6 @@ TriggerRef = SourceRef | QueueSetRef
 def reads_of(ref: TriggerRef) -> tuple[SourceRef, ...]:
     """The refresh cache's keys behind a trigger's ref."""
     return ref.queues if isinstance(ref, QueueSetRef) else (ref,)
-
-
-def parse_partitions(text: str) -> tuple[str, ...]:
-    """``"0,2,4-6"`` → ``("0", "2", "4", "5", "6")``; the order and duplicates of the input do not matter."""
-    found: set[int] = set()
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        low, dash, high = item.partition("-")
-        try:
-            first = int(low, 10)
-            last = int(high, 10) if dash else first
-        except ValueError:
-            raise ValueError(f"expected partition ids or ranges like 0,2,4-7, got {quote(item)}") from None
-        if first < 0 or last < first:
-            raise ValueError(f"invalid partition range {quote(item)}")
-        if last - first > 10_000:
-            raise ValueError(f"partition range {quote(item)} is too large")
-        found.update(range(first, last + 1))
-    if not found:
-        raise ValueError("expected at least one partition id")
-    return tuple(str(p) for p in sorted(found))
 
 
 _LANDING_DOC: Final = (

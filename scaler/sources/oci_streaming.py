@@ -36,7 +36,7 @@ from scaler.metadata import StreamRef
 from scaler.settings import OciSettings
 from scaler.sources.oci_auth import OciCredentials
 from scaler.sources.oci_queue import client_kwargs
-from scaler.sources.stream_budget import PartitionBudget, StreamReadSettings, partition_retry
+from scaler.sources.stream_budget import PartitionBudget, StreamReadSettings
 from scaler.sources.stream_calls import PartitionState
 from scaler.sources.stream_cap import count_to_cap
 from scaler.sources.stream_persistence import StillOffsets
@@ -84,7 +84,6 @@ class OciStreamingSource:
         self._credentials = credentials
         self._reading = reading or StreamReadSettings()
         self._clock = clock
-        self._retry = partition_retry(settings)
         self._lock = threading.Lock()
         self._admin: Any | None = None
         self._clients: dict[str, Any] = {}
@@ -122,7 +121,6 @@ class OciStreamingSource:
             partition=partition,
             state=self._partition(stream_id, partition),
             settings=self._reading,
-            retry=self._retry,
             clock=self._clock,
         )
 

@@ -13,11 +13,7 @@ Time is injected (a monotonic ``() -> float``), so every rule here is tested wit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
-
-import oci
-
-from scaler.settings import OciSettings
+from typing import Final
 
 MIB: Final = 1024 * 1024
 PAGE_LIMIT: Final = 10_000
@@ -110,34 +106,3 @@ class PartitionBudget:
             rest = min(s.max_backoff_seconds, max(rest, retry_after))
         self.resting_until = now + rest
         return rest
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds from a ``retry-after`` header (OCI may send one with 429), or None."""
-    try:
-        value: Any = headers.get("retry-after") if headers is not None else None
-        seconds: float | None = None if value is None else float(value)
-        return seconds
-    except (TypeError, ValueError):
-        return None
-
-
-def partition_retry(settings: OciSettings) -> Any:
-    """Per-call retries for partition reads: timeouts and 5xx are retried as everywhere, 429 never.
-
-    A 429 is the service asking this partition's readers to slow down; retrying it at once inside the read is the
-    opposite, so it ends the partition's read and starts its back-off instead.
-    """
-    if settings.max_attempts <= 1:
-        return oci.retry.NoneRetryStrategy()
-    return (
-        oci.retry.RetryStrategyBuilder(
-            max_attempts=settings.max_attempts,
-            total_elapsed_time_seconds=settings.read_timeout_seconds,
-            retry_base_sleep_time_seconds=0.05,
-            retry_max_wait_between_calls_seconds=0.2,
-            backoff_type=oci.retry.BACKOFF_FULL_JITTER_VALUE,
-        )
-        .add_service_error_check(service_error_retry_config={-1: []}, service_error_retry_on_any_5xx=True)
-        .get_retry_strategy()
-    )

@@ -2,7 +2,9 @@
 
 Kept apart from the counting logic (``stream_reader``) so that what a call costs is decided in one place: every
 GetMessages is charged to the partition's budget (one GET, its payload), every 429 rests the partition and ends its
-count for now, and every answer is checked before the ledger believes it (ordered integer offsets, a next cursor).
+count for now (the clients' retry strategy never retries a 429, ``scaler.oci_retry``; OCI's ``retry-after`` hint
+lengthens the rest), and every answer is checked before the ledger believes it (ordered integer offsets, a next
+cursor).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 import oci
 
 from scaler.errors import UpstreamError
-from scaler.sources.stream_budget import PartitionBudget, retry_after
+from scaler.sources.stream_budget import PartitionBudget
 from scaler.sources.stream_ledger import PartitionLedger
+from scaler.sources.throttling import retry_hint, upstream_failure
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,7 @@ def _decoded_length(text: Any) -> int:
 
 
 def _error(operation: str, partition: str, exc: Exception) -> UpstreamError:
-    if isinstance(exc, oci.exceptions.ServiceError):
-        return UpstreamError(f"{operation} (partition {partition}) failed: HTTP {exc.status} {exc.code}: {exc.message}")
-    return UpstreamError(f"{operation} (partition {partition}) failed: {type(exc).__name__}: {exc}")
+    return upstream_failure(f"{operation} (partition {partition})", exc)
 
 
 class Paused(Exception):
@@ -60,21 +61,19 @@ class PartitionCalls:
         stream_id: str,
         partition: str,
         state: PartitionState,
-        retry: Any,
         clock: Callable[[], float],
     ) -> None:
         self._client = client
         self.stream_id = stream_id
         self.partition = partition
         self._state = state
-        self._retry = retry
         self._clock = clock
 
     def create_cursor(self, kind: str, offset: int | None = None) -> str | None:
         """A plain cursor; None when OCI refuses the offset (400/404: outside the retained range)."""
         details = oci.streaming.models.CreateCursorDetails(partition=self.partition, type=kind, offset=offset)
         try:
-            response = self._client.create_cursor(self.stream_id, details, retry_strategy=self._retry)
+            response = self._client.create_cursor(self.stream_id, details)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 429:
                 self._rest(self._clock(), exc)
@@ -91,7 +90,7 @@ class PartitionCalls:
     def page(self, cursor: str, limit: int, now: float) -> tuple[list[int], str]:
         """One GetMessages: the offsets it returned and the next cursor; its payload is charged to the budget."""
         try:
-            response = self._client.get_messages(self.stream_id, cursor, limit=limit, retry_strategy=self._retry)
+            response = self._client.get_messages(self.stream_id, cursor, limit=limit)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 429:
                 self._rest(now, exc)
@@ -119,7 +118,7 @@ class PartitionCalls:
         return offsets, str(next_cursor)
 
     def _rest(self, now: float, exc: oci.exceptions.ServiceError) -> None:
-        rest = self._state.budget.throttled(now, retry_after(getattr(exc, "headers", None)))
+        rest = self._state.budget.throttled(now, retry_hint(getattr(exc, "headers", None)))
         log.warning(
             "OCI throttled reads of partition %s of stream %s (429); resting it %.1fs, other partitions go on",
             self.partition,

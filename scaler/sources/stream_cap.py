@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from scaler.errors import UpstreamError
+from scaler.errors import ThrottledError
 from scaler.metadata import StreamRef
 from scaler.sources.stream_ledger import Start
 from scaler.values import PartitionLag
@@ -77,7 +77,7 @@ def count_to_cap(
         else:  # with enough known, the count only runs the retention check that is due, reading on if it fails
             result = readers[partition].count(offset, max(need, 0))
             if not result.known:
-                raise UpstreamError(
+                raise ThrottledError(
                     f"partition {partition} of stream {ref.stream_id} could not be read (throttled by OCI, resting) "
                     f"and this replica has no count of it from the last {max_unread_seconds:g}s; refusing to guess"
                 )

@@ -55,7 +55,6 @@ class PartitionReader:
         partition: str,
         state: PartitionState,
         settings: StreamReadSettings,
-        retry: Any,
         clock: Callable[[], float],
     ) -> None:
         self._stream_id = stream_id
@@ -63,9 +62,7 @@ class PartitionReader:
         self._state = state
         self._settings = settings
         self._clock = clock
-        self._calls = PartitionCalls(
-            client=client, stream_id=stream_id, partition=partition, state=state, retry=retry, clock=clock
-        )
+        self._calls = PartitionCalls(client=client, stream_id=stream_id, partition=partition, state=state, clock=clock)
         self._retention = Retention(calls=self._calls, state=state, settings=settings, clock=clock)
 
     def known(self, start: Start) -> int | None:

@@ -122,6 +122,28 @@ async def test_a_429_rests_that_partition_only_and_reads_it_again_after_the_back
     sdk.base_client.session.close()
 
 
+async def test_a_429_with_retry_after_rests_the_partition_as_long_as_oci_asked(
+    quiet_emulator: Emulator, tmp_path: Path, start_scaler: Any, channel_for: Any
+) -> None:
+    emulator = quiet_emulator
+    sdk = sdk_client(emulator.write_config(tmp_path / "config"), emulator.url)
+    stream_id = emulator.create_stream("hinted", partitions=2)
+    await asyncio.to_thread(produce, sdk, stream_id, 100)
+    scaler = await start_scaler_on_clock(
+        start_scaler, channel_for, config_path=tmp_path / "config", endpoint=emulator.url, cache_ttl_seconds=0.5
+    )
+    ref = scaled_object("s", stream_id, GROUP, uncommittedOffset="earliest")
+    assert await scaler.value(ref, step=1.0) == 100
+    emulator.faults.inject(429, operations=frozenset({READS}), count=1, retry_after_seconds=2.5)
+    reads = []
+    for step in (1.2, 1.2, 1.4):  # the 429; 1.2 s later (past the default 1 s rest); 2.6 s later (past the hint)
+        before = emulator.counters.get(READS)
+        assert await scaler.value(ref, step=step) == 100
+        reads.append(emulator.counters.get(READS) - before)
+    assert reads == [2, 1, 2]  # the throttled GET and the other partition; then the other only; then both again
+    sdk.base_client.session.close()
+
+
 def test_a_partition_throttled_for_too_long_fails_the_read_instead_of_serving_an_old_count(
     quiet_emulator: Emulator, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ import oci
 
 from scaler._proto import externalscaler_pb2 as pb
 from scaler.app import ScalerApp
-from scaler.metadata import parse_metadata
+from scaler.metadata import StreamRef, parse_metadata
 from scaler.settings import OciSettings
 from scaler.sources.oci_auth import load_credentials
 from scaler.sources.oci_streaming import OciStreamingSource
@@ -143,6 +143,7 @@ class Scaler:
         """Move the clock by ``step``, then the trigger's value after exactly one fresh read of its source."""
         self.clock.advance(step)
         key = parse_metadata(dict(ref.scalerMetadata)).config.ref
+        assert isinstance(key, StreamRef)
         name = await self.metric_name(ref)
         request = pb.GetMetricsRequest(scaledObjectRef=ref, metricName=name)
         for _ in range(500):  # bounded: a read of a test stream takes milliseconds to a few seconds

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import oci
-import pytest
-
-from scaler.settings import OciSettings
-from scaler.sources.stream_budget import MIB, PartitionBudget, StreamReadSettings, partition_retry, retry_after
+from scaler.sources.stream_budget import MIB, PartitionBudget, StreamReadSettings
 
 
 def test_gets_never_exceed_burst_plus_rate_in_any_second() -> None:
@@ -51,20 +47,3 @@ def test_a_429_rests_the_partition_doubling_to_the_cap_and_honours_retry_after()
     budget.spend(now + 1.0, messages=0, payload_bytes=0)  # a success ends the streak
     assert budget.throttled(now + 2.0, 3.0) == 3.0  # OCI's hint wins when longer
     assert budget.throttled(now + 6.0, 100.0) == 8.0  # but never beyond the cap
-
-
-@pytest.mark.parametrize(
-    ("headers", "seconds"), [({"retry-after": "2.5"}, 2.5), ({}, None), (None, None), ({"retry-after": "soon"}, None)]
-)
-def test_retry_after_header(headers: dict[str, str] | None, seconds: float | None) -> None:
-    assert retry_after(headers) == seconds
-
-
-def test_partition_reads_retry_5xx_but_never_429() -> None:
-    strategy = partition_retry(OciSettings(max_attempts=3))
-    checker = strategy.checkers
-    throttled = oci.exceptions.ServiceError(429, "TooManyRequests", {}, "slow down")
-    failed = oci.exceptions.ServiceError(503, "ServiceUnavailable", {}, "try again")
-    assert checker.should_retry(exception=throttled, current_attempt=1, total_time_elapsed=0) is False
-    assert checker.should_retry(exception=failed, current_attempt=1, total_time_elapsed=0) is True
-    assert isinstance(partition_retry(OciSettings(max_attempts=1)), oci.retry.NoneRetryStrategy)

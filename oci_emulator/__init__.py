@@ -15,7 +15,7 @@ Typical use::
 from .clock import ManualClock
 from .credentials import ApiKey
 from .emulator import Emulator
-from .faults import FaultInjector, FaultRule, RequestCounters
+from .faults import FaultInjector, FaultRule, RequestCounters, ServedBytes
 from .partitions import partition_for_key
 from .settings import QueueLimits, QueueSettings
 from .stream_settings import StreamLimits
@@ -29,6 +29,7 @@ __all__ = [
     "QueueLimits",
     "QueueSettings",
     "RequestCounters",
+    "ServedBytes",
     "StreamLimits",
     "partition_for_key",
 ]

@@ -2,9 +2,9 @@
 
 Keeping the pipeline free of sockets means its ordering (the part tests reason about) is in one short function:
 a request that matched an OCI route is always counted, even when it then fails authentication or an injected fault
-answers it; an injected fault is decided before the handler runs, so it never half-applies an operation; every
-response carries ``opc-request-id`` (the client's, echoed, or a fresh one) and OCI's ``{"code", "message"}`` body on
-errors.
+answers it, and the body bytes of its answer are added to its operation once encoded; an injected fault is decided
+before the handler runs, so it never half-applies an operation; every response carries ``opc-request-id`` (the
+client's, echoed, or a fresh one) and OCI's ``{"code", "message"}`` body on errors.
 """
 
 from __future__ import annotations
@@ -48,6 +48,13 @@ class DropConnection:
     reason: str = field(default="injected fault")
 
 
+@dataclass
+class _Counted:
+    """The OCI operation a request was counted under, once routed (control requests are never counted)."""
+
+    operation: str | None = None
+
+
 class EmulatorApp:
     """Turns ``HttpRequest`` into ``HttpResponse`` (or ``DropConnection``)."""
 
@@ -70,8 +77,9 @@ class EmulatorApp:
 
     def handle(self, request: HttpRequest) -> HttpResponse | DropConnection:
         request_id = request.headers.get("opc-request-id") or uuid.uuid4().hex.upper()
+        counted = _Counted()
         try:
-            outcome = self._dispatch(request)
+            outcome = self._dispatch(request, counted)
         except ApiError as error:
             outcome = error_response(error.status, error.code, error.message)
         except Exception:
@@ -79,9 +87,12 @@ class EmulatorApp:
             outcome = error_response(500, "InternalServerError", "the emulator failed; see its log")
         if isinstance(outcome, DropConnection):
             return outcome
-        return _encode(outcome, request_id)
+        response = _encode(outcome, request_id)
+        if counted.operation is not None:
+            self._counters.add_bytes(counted.operation, body=len(response.body))
+        return response
 
-    def _dispatch(self, request: HttpRequest) -> ApiResponse | DropConnection:
+    def _dispatch(self, request: HttpRequest, counted: _Counted) -> ApiResponse | DropConnection:
         split = urlsplit(request.target)
         query = {name: tuple(values) for name, values in parse_qs(split.query, keep_blank_values=True).items()}
         control = self._control.match(request.method, split.path)
@@ -91,6 +102,7 @@ class EmulatorApp:
         route = match.route
         if control is None:
             self._counters.increment(route.operation)
+            counted.operation = route.operation
         if route.signed:
             signed = SignedRequest(request.method, request.target, request.headers, request.body)
             self._verifier.verify(signed, sign_body=route.sign_body)

@@ -6,7 +6,9 @@ subject to injected faults:
 
 - ``GET /_emulator/health`` answers ``{"status": "ok"}`` once the server accepts requests.
 - ``GET /_emulator/counters`` answers ``{"counters": {"GetStats": 3, ...}}`` (OCI operation name to request count).
-- ``POST /_emulator/counters/reset`` zeroes the counters (204).
+- ``GET /_emulator/bytes`` answers ``{"bytes": {"GetStreamMessages": {"body": 5120, "payload": 4096}, ...}}``: per
+  OCI operation, the response body bytes served and the message payload (decoded keys and values) carried.
+- ``POST /_emulator/counters/reset`` zeroes the counters, bytes included (204).
 - ``GET /_emulator/faults`` lists the active rules ``{"faults": [{...}]}``; ``count`` is the applications left.
 - ``PUT /_emulator/faults`` adds one rule; the JSON body takes the keyword names of ``FaultInjector.inject``:
   ``{"status": 429, "code": "TooManyRequests", "latency_seconds": 0.5, "operations": ["GetStats"], "count": 2,
@@ -47,6 +49,7 @@ class ControlApi:
         routes = [
             Route("GET", f"{PREFIX}/health", "Emulator.Health", self.health, signed=False),
             Route("GET", f"{PREFIX}/counters", "Emulator.GetCounters", self.get_counters, signed=False),
+            Route("GET", f"{PREFIX}/bytes", "Emulator.GetBytes", self.get_bytes, signed=False),
             Route("POST", f"{PREFIX}/counters/reset", "Emulator.ResetCounters", self.reset_counters, signed=False),
             Route("GET", f"{PREFIX}/faults", "Emulator.ListFaults", self.list_faults, signed=False),
             Route("PUT", f"{PREFIX}/faults", "Emulator.InjectFault", self.inject_fault, signed=False),
@@ -63,6 +66,10 @@ class ControlApi:
 
     def get_counters(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse(body={"counters": self._counters.snapshot()})
+
+    def get_bytes(self, request: ApiRequest) -> ApiResponse:
+        served = self._counters.bytes_snapshot()
+        return ApiResponse(body={"bytes": {op: {"body": b.body, "payload": b.payload} for op, b in served.items()}})
 
     def reset_counters(self, request: ApiRequest) -> ApiResponse:
         self._counters.reset()

@@ -1,9 +1,11 @@
-"""Fault injection and per-operation request counters.
+"""Fault injection and per-operation request and byte counters.
 
 The scaler must keep serving KEDA while OCI throttles (429), fails (5xx), slows down or drops connections, and its
 caching must measurably cut the number of GetStats calls. Tests and benchmarks therefore need to switch failures on
 per OCI operation and to count the calls that reached the service. Both objects are shared by every server thread,
-so each guards its state with its own lock.
+so each guards its state with its own lock. What a read costs is bytes as well as calls (OCI bills data read, and
+a partition's read throughput is limited), so the counters also sum, per operation, the response bodies served and
+the message payload (decoded keys and values) each operation carried.
 
 Rules are independent: every matching rule adds its latency and consumes one of its ``count``; the earliest-injected
 matching rule with a status or a connection reset decides the outcome (and its ``retry_after_seconds``, sent as a
@@ -149,25 +151,53 @@ class FaultInjector:
         )
 
 
+@dataclass(frozen=True)
+class ServedBytes:
+    """Bytes one operation moved: response bodies as sent, and the message payload inside them."""
+
+    body: int = 0
+    """Response body bytes as encoded on the wire (JSON, values still base64)."""
+    payload: int = 0
+    """Decoded message keys and values: served by GetMessages, or stored by PutMessages."""
+
+
 class RequestCounters:
-    """Thread-safe count of requests per OCI operation name."""
+    """Thread-safe count of requests per OCI operation name, and of the bytes each operation moved."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._body: Counter[str] = Counter()
+        self._payload: Counter[str] = Counter()
 
     def increment(self, operation: str) -> None:
         with self._lock:
             self._counts[operation] += 1
 
+    def add_bytes(self, operation: str, *, body: int = 0, payload: int = 0) -> None:
+        with self._lock:
+            self._body[operation] += body
+            self._payload[operation] += payload
+
     def get(self, operation: str) -> int:
         with self._lock:
             return self._counts[operation]
+
+    def served(self, operation: str) -> ServedBytes:
+        with self._lock:
+            return ServedBytes(body=self._body[operation], payload=self._payload[operation])
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
 
+    def bytes_snapshot(self) -> dict[str, ServedBytes]:
+        with self._lock:
+            operations = set(self._body) | set(self._payload)
+            return {op: ServedBytes(body=self._body[op], payload=self._payload[op]) for op in sorted(operations)}
+
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._body.clear()
+            self._payload.clear()

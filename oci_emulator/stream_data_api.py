@@ -11,6 +11,8 @@ live in ``streams`` and its collaborators; this module validates the wire format
   failures such as per-partition throttling ("429").
 - GetMessages takes ``cursor`` (required) and ``limit`` (1 to 10000; the default is 10000, since OCI returns "as many
   messages as possible"), answers a bare array and always sets ``opc-next-cursor``.
+- Both count the message payload they carry (decoded keys and values) on the shared ``RequestCounters``, so tests
+  and benchmarks can assert what a reader cost in bytes, not only in calls.
 - ConsumerCommit and ConsumerHeartbeat take the cursor as a query parameter and an empty body; both answer a fresh
   Cursor. UpdateGroup answers 200 without a body.
 """
@@ -22,7 +24,8 @@ import binascii
 from typing import Any
 
 from . import stream_render as render
-from .errors import MissingParameter
+from .errors import ApiError, MissingParameter
+from .faults import RequestCounters
 from .routing import ApiRequest, ApiResponse, Route
 from .stream_settings import CURSOR_LENGTH, GROUP_NAME_LENGTH, INSTANCE_NAME_LENGTH, TIMEOUT_IN_MS, StreamLimits
 from .stream_values import GROUP_CURSOR_TYPES, CursorType, NewStreamMessage
@@ -37,9 +40,10 @@ _GROUP_TYPES = [kind.value for kind in GROUP_CURSOR_TYPES]
 class StreamDataApi:
     """Handlers for the StreamClient operations."""
 
-    def __init__(self, store: StreamStore, *, limits: StreamLimits) -> None:
+    def __init__(self, store: StreamStore, *, limits: StreamLimits, counters: RequestCounters | None = None) -> None:
         self._store = store
         self._limits = limits
+        self._counters = counters or RequestCounters()
 
     def routes(self) -> list[Route]:
         stream = f"{BASE}/streams/{{streamId}}"
@@ -74,6 +78,8 @@ class StreamDataApi:
             )
         fields.finish()
         outcomes = self._store.put_messages(request.params["streamId"], messages)
+        stored = sum(_size(m.key, m.value) for m, outcome in zip(messages, outcomes, strict=True) if _stored(outcome))
+        self._counters.add_bytes("PutStreamMessages", payload=stored)
         return ApiResponse(body=render.put_result(outcomes, wall_time=self._store.wall_time))
 
     def get_messages(self, request: ApiRequest) -> ApiResponse:
@@ -82,6 +88,7 @@ class StreamDataApi:
         batch = self._store.get_messages(request.params["streamId"], cursor, limit=limit)
         wall_time = self._store.wall_time
         body = [render.message(message, wall_time=wall_time) for message in batch.messages]
+        self._counters.add_bytes("GetStreamMessages", payload=sum(_size(m.key, m.value) for m in batch.messages))
         return ApiResponse(body=body, headers={"opc-next-cursor": batch.next_cursor})
 
     def create_cursor(self, request: ApiRequest) -> ApiResponse:
@@ -146,6 +153,14 @@ class StreamDataApi:
         assert kind is not None
         self._store.update_group(request.params["streamId"], request.params["groupName"], CursorType(kind), at=at)
         return ApiResponse()
+
+
+def _size(key: bytes | None, value: bytes) -> int:
+    return len(value) + (len(key) if key is not None else 0)
+
+
+def _stored(outcome: object) -> bool:
+    return not isinstance(outcome, ApiError)
 
 
 def _cursor_param(request: ApiRequest) -> str:

@@ -59,7 +59,7 @@ def build_app(
     services = Router(admin.routes())
     services.include(QueueDataApi(queues, limits=limits).routes())
     services.include(stream_admin.routes())
-    services.include(StreamDataApi(streams, limits=stream_limits).routes())
+    services.include(StreamDataApi(streams, limits=stream_limits, counters=counters).routes())
     faults = FaultInjector(known_operations=services.operations)
     control = Router(ControlApi(faults=faults, counters=counters, stream_throttle=streams.throttle).routes())
     app = EmulatorApp(

@@ -34,6 +34,7 @@ from scaler.sources.base import BacklogSource, ForgetsSources
 from scaler.sources.oci_auth import load_credentials
 from scaler.sources.oci_queue import OciQueueSource
 from scaler.sources.oci_streaming import OciStreamingSource
+from scaler.sources.stream_budget import StreamReadSettings
 from scaler.telemetry import MetricsEndpoint, Telemetry
 from scaler.values import Reading, SourceKind
 
@@ -85,6 +86,26 @@ def _source_cache(
         on_unavailable=telemetry.unavailable_total.inc,
         on_forget=forget,
     )
+
+
+def _stream_reading(settings: Settings) -> StreamReadSettings:
+    """A partition left unread (throttled, over budget) must not outlast half the staleness bound."""
+    unread = min(StreamReadSettings.max_unread_seconds, settings.max_staleness_seconds / 2)
+    return StreamReadSettings(max_unread_seconds=unread)
+
+
+def _sources(
+    settings: Settings, queue: BacklogSource | None, stream: BacklogSource | None
+) -> tuple[BacklogSource, BacklogSource]:
+    """Real OCI sources for whatever the caller did not inject; credentials are loaded once, at start-up."""
+    if queue is not None and stream is not None:
+        return queue, stream
+    credentials = load_credentials(settings.oci)
+    if queue is None:
+        queue = OciQueueSource(settings=settings.oci, credentials=credentials)
+    if stream is None:
+        stream = OciStreamingSource(settings=settings.oci, credentials=credentials, reading=_stream_reading(settings))
+    return queue, stream
 
 
 class ScalerApp:
@@ -148,14 +169,7 @@ class ScalerApp:
         return self._metrics.port if self._metrics else None
 
     def _build_sources(self) -> None:
-        """Real OCI sources for whatever the caller did not inject; credentials are loaded once, at start-up."""
-        if self._queue_source is not None and self._stream_source is not None:
-            return
-        credentials = load_credentials(self.settings.oci)
-        if self._queue_source is None:
-            self._queue_source = OciQueueSource(settings=self.settings.oci, credentials=credentials)
-        if self._stream_source is None:
-            self._stream_source = OciStreamingSource(settings=self.settings.oci, credentials=credentials)
+        self._queue_source, self._stream_source = _sources(self.settings, self._queue_source, self._stream_source)
 
     def _source_for(self, ref: SourceRef) -> tuple[SourceKind, BacklogSource]:
         source = self._queue_source if isinstance(ref, QueueRef) else self._stream_source

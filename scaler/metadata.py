@@ -18,6 +18,7 @@ from typing import Annotated, Final
 from scaler.errors import MetadataError
 from scaler.params import Param, Spec, convert_values, declare, lookup, quote, read_values, undeclared
 from scaler.params import render_table as _render
+from scaler.partition_ids import parse_partitions as parse_partitions  # re-exported: tests and callers read it here
 from scaler.queue_ids import QueueIds, parse_queue_ids
 from scaler.values import Landing, Operation, Policy, SourceKind, Tier, UncommittedOffset
 
@@ -53,7 +54,10 @@ class StreamRef:
     partitions: tuple[str, ...] | None
     """Only these partitions (``partitionLimitation``); None means all."""
     read_cap: int
-    """Stop counting a partition's lag here: nothing beyond target x max replicas changes the decision."""
+    """Stop counting the stream's lag here (all partitions together): nothing beyond target x max replicas changes
+    the decision."""
+    persistent_after_polls: int = 1
+    """Reads with an unchanged committed offset before a partition's lag is persistent (1 unless excluding it)."""
 
 
 SourceRef = QueueRef | StreamRef
@@ -74,28 +78,6 @@ TriggerRef = SourceRef | QueueSetRef
 def reads_of(ref: TriggerRef) -> tuple[SourceRef, ...]:
     """The refresh cache's keys behind a trigger's ref."""
     return ref.queues if isinstance(ref, QueueSetRef) else (ref,)
-
-
-def parse_partitions(text: str) -> tuple[str, ...]:
-    """``"0,2,4-6"`` → ``("0", "2", "4", "5", "6")``; the order and duplicates of the input do not matter."""
-    found: set[int] = set()
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        low, dash, high = item.partition("-")
-        try:
-            first = int(low, 10)
-            last = int(high, 10) if dash else first
-        except ValueError:
-            raise ValueError(f"expected partition ids or ranges like 0,2,4-7, got {quote(item)}") from None
-        if first < 0 or last < first:
-            raise ValueError(f"invalid partition range {quote(item)}")
-        if last - first > 10_000:
-            raise ValueError(f"partition range {quote(item)} is too large")
-        found.update(range(first, last + 1))
-    if not found:
-        raise ValueError("expected at least one partition id")
-    return tuple(str(p) for p in sorted(found))
 
 
 _LANDING_DOC: Final = (
@@ -189,6 +171,16 @@ class SourceKeys:
             sources=_STREAMING,
         ),
     ] = False
+    persistent_lag_threshold_polls: Annotated[
+        int,
+        Param(
+            "persistentLagThresholdPolls",
+            "`excludePersistentLag`: exclude a partition only after this many reads in a row with an unchanged "
+            "committed offset (1: after one).",
+            minimum=1,
+            sources=_STREAMING,
+        ),
+    ] = 1
     partitions: Annotated[
         tuple[str, ...] | None,
         Param(
@@ -327,6 +319,7 @@ def _source_ref(config: TriggerConfig) -> TriggerRef:
             start_uncommitted_at_earliest=config.uncommitted_offset == UncommittedOffset.EARLIEST,
             partitions=config.partitions,
             read_cap=math.ceil(config.target_backlog_per_replica * replicas) + 1,
+            persistent_after_polls=config.persistent_lag_threshold_polls if config.exclude_persistent_lag else 1,
         )
     if config.queue_ids is not None:
         queues = tuple(QueueRef(queue_id, channel, endpoint) for queue_id, channel in config.queue_ids)

@@ -26,7 +26,7 @@ from scaler.poison import Poison
 from scaler.resolution import Resolved
 from scaler.routing import Split
 from scaler.telemetry import Telemetry
-from scaler.values import QueueBacklog, QueueSetBacklog, TriggerReading
+from scaler.values import QueueBacklog, QueueSetBacklog, StreamLag, TriggerReading
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,7 @@ class Bookkeeping:
                 queues = reading.parts if isinstance(reading, QueueSetBacklog) else (reading,)
                 series.dlq.set(sum(q.dlq_visible + q.dlq_in_flight for q in queues))
         else:
-            for partition in reading.partitions:
-                series.partitions.add(partition.partition)
-                self._telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
+            _set_partitions(self._telemetry, series, labels, reading)
 
     def unknown_keys(self, namespace: str, name: str, keys: tuple[str, ...]) -> None:
         """Metadata keys nobody declared: warned once per ScaledObject and set of keys."""
@@ -204,6 +202,7 @@ class Bookkeeping:
                 _remove(t.dlq, labels)
             for partition in series.partitions:
                 _remove(t.partition_lag, (*labels, partition))
+                _remove(t.partition_lag_capped, (*labels, partition))
         if memory.placement_series:
             _remove(t.placement_violations, (namespace, name))
         if memory.poison_series:
@@ -215,6 +214,14 @@ class Bookkeeping:
                 if not members:
                     del self._group_members[group]
                     _remove(t.group_replicas, group)
+
+
+def _set_partitions(telemetry: Telemetry, series: _TriggerSeries, labels: tuple[str, ...], reading: StreamLag) -> None:
+    """A Streaming trigger's per-partition lag, and whether each count stopped at the read cap."""
+    for partition in reading.partitions:
+        series.partitions.add(partition.partition)
+        telemetry.partition_lag.labels(*labels, partition.partition).set(partition.lag)
+        telemetry.partition_lag_capped.labels(*labels, partition.partition).set(partition.capped)
 
 
 def _log_poison(marker: tuple[str, str], poison: Poison | None, held_at: int) -> None:

@@ -79,6 +79,12 @@ class Telemetry:
             ["namespace", "scaledobject", "metric", "partition"],
             registry=r,
         )
+        self.partition_lag_capped = Gauge(
+            "burst_scaler_partition_lag_capped",
+            "1 where the partition lag is a lower bound (counting stopped at the cap or read budget, or not read)",
+            ["namespace", "scaledobject", "metric", "partition"],
+            registry=r,
+        )
         self.group_replicas = Gauge(
             "burst_scaler_group_replicas",
             "Spill-over share decided for each tier of a group",

@@ -89,9 +89,11 @@ class PartitionLag:
     committed_offset: int | None
     """None: the group never committed this partition."""
     capped: bool
-    """The count stopped at the read cap (or page bound): the true lag is at least ``lag``."""
+    """The true lag is at least ``lag``: counting stopped at the read cap or the partition's read budget, or the
+    partition was not read this time (the source was at its cap, or OCI throttles it) and shows what was known."""
     persistent: bool
-    """Lag > 0 while the committed offset did not move since the previous read: the consumer may be stuck."""
+    """Lag > 0 while the committed offset stayed the same for ``persistentLagThresholdPolls`` reads in a row: the
+    consumer may be stuck."""
 
 
 @dataclass(frozen=True)

@@ -1,46 +1,68 @@
-"""OCI Streaming consumer-group lag via the official SDK, without touching the group.
+"""OCI Streaming consumer-group lag via the official SDK, without touching the group, at the cost of one extra reader.
 
-OCI has no API for a partition's head offset and no lag metric, so lag is *counted*: for each partition, a plain
-(non-group) cursor is opened right after the group's committed offset and messages are read until an empty page
-or the read cap. Plain cursors never join the group, never commit and never move reservations; they are created
-fresh on every read (cursors expire after five minutes). Costs are bounded: at most ``_MAX_PAGES`` GetMessages
-per partition per read, and never more messages than ``StreamRef.read_cap`` (target x max replicas), beyond which
-the count cannot change the decision.
+OCI has no API for a partition's head offset and no lag metric, so lag is *counted* by reading messages with plain
+(non-group) cursors, which never join the group, never commit and never move reservations. Counting the whole
+backlog on every refresh would cost the backlog in bytes per refresh; instead each partition's offsets already seen
+are remembered (``stream_ledger``), so a refresh costs one GetGroup plus, per partition, what arrived since the last
+one (an empty GetMessages when nothing did). ``stream_reader`` does the partition reads, ``stream_budget`` bounds
+them below OCI's per-partition limits and rests a partition that OCI throttles.
 
-``committedOffset`` is read as *the offset of the last message the group consumed*, so counting starts
-AFTER_OFFSET; the emulator implements the same meaning. A committed offset already trimmed by retention falls
-back to the oldest retained message (TRIM_HORIZON). A group that does not exist yet has committed nothing.
+Counting stops at ``StreamRef.read_cap`` (target x max replicas + 1) *across the whole source*: beyond it the decision
+is at its cap whatever the rest holds. Partitions left unread are reported with what this replica already knew and
+marked ``capped`` (a lower bound), as are partitions whose count stopped at the cap or a budget. Suspected stuck
+partitions (``excludePersistentLag``) do not use up that budget, since a trigger that excludes them must still see
+the others counted in full.
+
+``committedOffset`` is read as *the offset of the last message the group consumed*, so counting starts after it;
+the emulator implements the same meaning. A committed offset already trimmed by retention counts from the oldest
+retained message. A group that does not exist yet has committed nothing. Several scaler replicas each keep their own
+memory of offsets and never depend on one another's: a replica that forgets costs one bounded cold read.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import oci
 
+from scaler.bounded import Bounded
 from scaler.errors import UpstreamError
 from scaler.metadata import StreamRef
 from scaler.settings import OciSettings
 from scaler.sources.oci_auth import OciCredentials
 from scaler.sources.oci_queue import client_kwargs
+from scaler.sources.stream_budget import PartitionBudget, StreamReadSettings
+from scaler.sources.stream_calls import PartitionState
+from scaler.sources.stream_cap import count_to_cap
+from scaler.sources.stream_persistence import StillOffsets
+from scaler.sources.stream_reader import PartitionReader
 from scaler.sources.throttling import upstream_failure
-from scaler.values import PartitionLag, StreamLag
+from scaler.values import StreamLag
 
 log = logging.getLogger(__name__)
 
-_PAGE_LIMIT: Final = 10_000
-"""GetMessages' documented maximum ``limit``."""
-_MAX_PAGES: Final = 8
-"""GetMessages calls per partition per read, at most; a partition still not drained is reported as capped."""
+PARTITION_CAPACITY: Final = 4096
+"""Partitions whose offsets one replica remembers; past that the least recently counted is forgotten."""
 
 
 @dataclass(frozen=True)
 class _StreamInfo:
     partitions: int
     messages_endpoint: str
+
+
+@dataclass
+class _RefState:
+    """What one shared read (one ``StreamRef``) carries from refresh to refresh."""
+
+    still: StillOffsets = field(default_factory=StillOffsets)
+    turn: int = 0
+    """Rotates which partition is counted first, so that stopping at the cap does not always skip the same ones."""
 
 
 def _service_error(operation: str, exc: Exception) -> UpstreamError:
@@ -50,14 +72,24 @@ def _service_error(operation: str, exc: Exception) -> UpstreamError:
 class OciStreamingSource:
     """Counts per-partition lag of a consumer group; thread-safe (called from the refresh thread pool)."""
 
-    def __init__(self, *, settings: OciSettings, credentials: OciCredentials) -> None:
+    def __init__(
+        self,
+        *,
+        settings: OciSettings,
+        credentials: OciCredentials,
+        reading: StreamReadSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._settings = settings
         self._credentials = credentials
+        self._reading = reading or StreamReadSettings()
+        self._clock = clock
         self._lock = threading.Lock()
         self._admin: Any | None = None
         self._clients: dict[str, Any] = {}
         self._streams: dict[str, _StreamInfo] = {}
-        self._previous: dict[tuple[str, str], dict[str, int | None]] = {}
+        self._partitions: Bounded[tuple[str, str], PartitionState] = Bounded(PARTITION_CAPACITY)
+        self._refs: Bounded[StreamRef, _RefState] = Bounded()
 
     def read(self, ref: StreamRef) -> StreamLag:
         info = self._stream(ref)
@@ -65,23 +97,48 @@ class OciStreamingSource:
         committed = self._committed(client, ref)
         wanted = [str(p) for p in range(info.partitions)]
         if ref.partitions is not None:
-            wanted = [p for p in wanted if p in set(ref.partitions)]
+            chosen = set(ref.partitions)
+            wanted = [p for p in wanted if p in chosen]
         with self._lock:
-            previous = self._previous.get((ref.stream_id, ref.group_name), {})
-        lags: list[PartitionLag] = []
-        for partition in wanted:
-            offset = committed.get(partition)
-            lag, capped = self._count(client, ref, partition, offset)
-            persistent = lag > 0 and offset is not None and partition in previous and previous[partition] == offset
-            lags.append(PartitionLag(partition, lag, offset, capped, persistent))
+            state = self._refs.get(ref)
+            if state is None:
+                state = _RefState()
+                self._refs.put(ref, state)
+            still = state.still.counts(committed, wanted)
+            turn = state.turn % max(len(wanted), 1)
+            state.turn += 1
+        readers = {p: self._reader(client, ref.stream_id, p) for p in wanted}
+        order = wanted[turn:] + wanted[:turn]
+        lags = count_to_cap(ref, committed, order, still, readers, max_unread_seconds=self._reading.max_unread_seconds)
         with self._lock:
-            self._previous[(ref.stream_id, ref.group_name)] = {p.partition: p.committed_offset for p in lags}
-        return StreamLag(partition_count=info.partitions, partitions=tuple(lags))
+            state.still.keep(committed, still)
+        return StreamLag(partition_count=info.partitions, partitions=tuple(lags[p] for p in wanted))
+
+    def _reader(self, client: Any, stream_id: str, partition: str) -> PartitionReader:
+        return PartitionReader(
+            client=client,
+            stream_id=stream_id,
+            partition=partition,
+            state=self._partition(stream_id, partition),
+            settings=self._reading,
+            clock=self._clock,
+        )
+
+    def _partition(self, stream_id: str, partition: str) -> PartitionState:
+        key = (stream_id, partition)
+        with self._lock:
+            state = self._partitions.get(key)
+            if state is None:
+                state = PartitionState(budget=PartitionBudget(self._reading, self._clock()))
+                self._partitions.put(key, state)
+            return state
 
     def forget(self, ref: StreamRef) -> None:
-        """Drop the group's last committed offsets and the stream's looked-up shape (looked up again if asked)."""
+        """Drop what this read carried between refreshes (unchanged-offset counts, rotation) and the stream's
+        looked-up shape (looked up again if asked). The partitions' heads stay: other reads of the stream share them,
+        and they are bounded on their own."""
         with self._lock:
-            self._previous.pop((ref.stream_id, ref.group_name), None)
+            self._refs.discard(ref)
             self._streams.pop(ref.stream_id, None)
 
     def _stream(self, ref: StreamRef) -> _StreamInfo:
@@ -124,52 +181,6 @@ class OciStreamingSource:
                 raise UpstreamError(f"GetGroup partition {partition} has an invalid committedOffset {offset!r}")
             committed[partition] = offset
         return committed
-
-    def _count(self, client: Any, ref: StreamRef, partition: str, committed: int | None) -> tuple[int, bool]:
-        """Messages after ``committed`` in one partition, up to the read cap: (count, capped)."""
-        if committed is None and not ref.start_uncommitted_at_earliest:
-            return 0, False  # `latest`: a never-committed partition starts at the head, so nothing is owed
-        cursor = self._cursor(client, ref, partition, committed)
-        count = 0
-        for _ in range(_MAX_PAGES):
-            if count >= ref.read_cap:
-                return count, True
-            try:
-                response = client.get_messages(ref.stream_id, cursor, limit=min(_PAGE_LIMIT, ref.read_cap - count))
-            except Exception as exc:
-                raise _service_error(f"GetMessages (partition {partition})", exc) from exc
-            page = response.data
-            if page is None:
-                raise UpstreamError(f"GetMessages (partition {partition}) returned no message list")
-            if not page:
-                return count, False
-            count += len(page)
-            cursor = response.headers.get("opc-next-cursor")
-            if not cursor:
-                raise UpstreamError(f"GetMessages (partition {partition}) returned no opc-next-cursor")
-        return count, True
-
-    def _cursor(self, client: Any, ref: StreamRef, partition: str, committed: int | None) -> str:
-        models = oci.streaming.models
-        if committed is not None:
-            details = models.CreateCursorDetails(partition=partition, type="AFTER_OFFSET", offset=committed)
-            try:
-                return str(client.create_cursor(ref.stream_id, details).data.value)
-            except oci.exceptions.ServiceError as exc:
-                if exc.status not in (400, 404):
-                    raise _service_error(f"CreateCursor (partition {partition})", exc) from exc
-                log.info(
-                    "committed offset %d of partition %s is no longer retained; counting from the oldest message",
-                    committed,
-                    partition,
-                )
-            except Exception as exc:
-                raise _service_error(f"CreateCursor (partition {partition})", exc) from exc
-        details = models.CreateCursorDetails(partition=partition, type="TRIM_HORIZON")
-        try:
-            return str(client.create_cursor(ref.stream_id, details).data.value)
-        except Exception as exc:
-            raise _service_error(f"CreateCursor (partition {partition})", exc) from exc
 
     def _admin_client(self) -> Any:
         with self._lock:

@@ -1,7 +1,9 @@
 """OCI Streaming consumer-group lag through the scaler, on the real `oci` SDK against the emulator over HTTP.
 
 A real group consumer (group cursor, GetMessages, ConsumerCommit) moves the committed offsets; the scaler counts
-the lag with its own plain cursors and answers KEDA over gRPC. The emulator counts every upstream call.
+the lag with its own plain cursors and answers KEDA over gRPC. The emulator counts every upstream call. Retention
+trims, restarts, new groups and the other cases of issue 13 are in ``test_streaming_lag_table``; what reads cost is
+in ``test_streaming_read_costs``.
 """
 
 from __future__ import annotations
@@ -192,24 +194,6 @@ async def test_a_huge_backlog_costs_a_bounded_number_of_reads(
     assert 1 <= reads <= 2 * 2, reads
 
 
-async def test_retention_trimming_under_a_committed_offset(
-    emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any
-) -> None:
-    stream_id = emulator.create_stream("short", partitions=1)
-    await asyncio.to_thread(produce, sdk, stream_id, 50)
-    await asyncio.to_thread(_drain_everything, sdk, stream_id)  # committed offset 49
-    await asyncio.to_thread(produce, sdk, stream_id, 30)
-    app = await start(start_scaler, sdk, emulator, cache_ttl_seconds=0.01)
-    stub = stub_for(channel_for(app))
-    ref = so(stream_id, allowIdleConsumers="true")  # 1 partition: report the lag itself, not the 1-replica cap
-    assert (await metric(stub, ref))[0] == 30
-    trimmed = emulator.streams.trim_before(stream_id, "0", offset=60)  # retention drops offsets < 60
-    assert trimmed > 0
-    await asyncio.sleep(0.05)
-    # the committed offset (49) is gone: count from the oldest retained message (offset 60): 20 left
-    assert (await metric(stub, ref))[0] == 20
-
-
 async def test_throttling_serves_last_good_then_unavailable(
     emulator: Emulator, sdk: dict[str, Any], start_scaler: Any, channel_for: Any
 ) -> None:
@@ -248,9 +232,14 @@ async def test_partition_limitation_and_persistent_lag(
     )
     first = (await metric(stub, stuck))[0]
     assert first == 400 - sum(c + 1 for c in committed.values() if c is not None)
-    await asyncio.sleep(0.05)
     # Nothing moved since the previous read: partitions with a committed offset and lag are now "persistent"
     # (a stuck consumer) and excluded; never-committed partitions have no consumer to be stuck and still count.
-    second = (await metric(stub, stuck))[0]
+    # A loaded machine may serve the first value again while the next read runs, so the next read is awaited.
     never_committed = sum(produced[p] for p, c in committed.items() if c is None)
-    assert second == never_committed
+    seen = [first]
+    for _ in range(40):  # bounded: 2 s
+        await asyncio.sleep(0.05)
+        seen.append((await metric(stub, stuck))[0])
+        if seen[-1] != first:
+            break
+    assert set(seen) == {first, never_committed}

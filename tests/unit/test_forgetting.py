@@ -136,7 +136,7 @@ def test_bookkeeping_forgets_every_series_of_the_object_and_only_its_own() -> No
     book.unknown_keys("shop", "gone", ("typo",))
     before_kept = {s for s in series(telemetry) if ("scaledobject", "kept") in s[1]}
     assert len(before_kept) == 4  # backlog, desired replicas, value age, DLQ
-    assert len(series(telemetry)) == 4 + 4 + 3 + 2  # gone: queue 4, stream 3 + 2 partitions
+    assert len(series(telemetry)) == 4 + 4 + 3 + 2 + 2  # gone: queue 4, stream 3 + 2 partitions x (lag, capped)
 
     book.forget("shop", "gone")
 

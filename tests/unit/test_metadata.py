@@ -146,3 +146,23 @@ def test_streaming_problems() -> None:
     assert problems({"source": "oci-queue", "queueId": "q", "group": "g"}) == (
         'parameter "group" requires parameter "tier"',
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "polls"),
+    [
+        ({}, 1),
+        ({"excludePersistentLag": "true", "persistentLagThresholdPolls": "3"}, 3),
+        ({"persistentLagThresholdPolls": "3"}, 1),  # without exclusion it changes nothing: the read stays shared
+    ],
+)
+def test_persistent_lag_threshold_polls(extra: dict[str, str], polls: int) -> None:
+    from scaler.metadata import StreamRef
+
+    meta = {"source": "oci-streaming", "streamId": "ocid1.stream.oc1..s", "groupName": "billing", **extra}
+    ref = parse_metadata(meta).config.ref
+    assert isinstance(ref, StreamRef)
+    assert ref.persistent_after_polls == polls
+    assert problems({**meta, "persistentLagThresholdPolls": "0"}) == (
+        'parameter "persistentLagThresholdPolls" value "0" must be >= 1',
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from oci_emulator.faults import NO_FAULT, FaultDecision, FaultInjector, RequestCounters
+from oci_emulator.faults import NO_FAULT, FaultDecision, FaultInjector, RequestCounters, ServedBytes
 
 KNOWN = frozenset({"GetStats", "GetQueue"})
 
@@ -78,3 +78,19 @@ def test_counters() -> None:
     assert counters.snapshot() == {"GetStats": 2, "GetQueue": 1}
     counters.reset()
     assert counters.snapshot() == {}
+
+
+def test_byte_counters_add_up_per_operation_and_reset_with_the_request_counts() -> None:
+    counters = RequestCounters()
+    counters.add_bytes("GetStreamMessages", body=300, payload=200)
+    counters.add_bytes("GetStreamMessages", body=50)
+    counters.add_bytes("PutStreamMessages", payload=10)
+
+    assert counters.served("GetStreamMessages") == ServedBytes(body=350, payload=200)
+    assert counters.served("GetGroup") == ServedBytes()
+    assert counters.bytes_snapshot() == {
+        "GetStreamMessages": ServedBytes(body=350, payload=200),
+        "PutStreamMessages": ServedBytes(body=0, payload=10),
+    }
+    counters.reset()
+    assert counters.bytes_snapshot() == {}

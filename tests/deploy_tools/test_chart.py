@@ -272,8 +272,9 @@ def _notes(tmp_path: Path, *sets: str) -> str:
 
 def _trigger_in(notes: str) -> Obj:
     block = notes.split("triggers:", 1)[1].split("\n\n", 1)[0]
-    parsed: Obj = yaml.safe_load("triggers:" + block)
+    parsed = yaml.safe_load("triggers:" + block)
     (trigger,) = parsed["triggers"]
+    assert isinstance(trigger, dict)
     return trigger
 
 

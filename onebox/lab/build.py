@@ -6,7 +6,8 @@ built the same way from lab/helm and lab/promtool, but only on request (``burst-
 the lab itself never needs them.
 
 Binaries land in ``$XDG_CACHE_HOME/oke-burst-lab/<module>-<version>-<hash>/``, where the hash covers the module's
-go.mod, go.sum and Go files: a changed pin builds anew, an unchanged one costs nothing. The build never edits go.mod/go.sum (``-mod=readonly``), so what runs is exactly what is committed.
+go.mod, go.sum and Go files: a changed pin builds anew, an unchanged one costs nothing. The build never edits
+go.mod/go.sum (``-mod=readonly``), so what runs is exactly what is committed.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.manifests import (
+    DEPLOY,
     EXAMPLES,
     PREEMPTIBLE_TAINT,
     VIRTUAL_TOLERATION_KEY,
@@ -30,6 +31,14 @@ def test_burst_scaler_check_passes_on_rendered_example(overlay: str, tmp_path: P
     result = burst_scaler_check(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no placement problems" in result.stdout
+
+
+def test_burst_scaler_check_reads_the_whole_deploy_tree() -> None:
+    """`burst-scaler check -f deploy/` as the README shows it: the Helm chart's templates (Go templates, not YAML)
+    are left to `helm template`; every other file is read."""
+    result = burst_scaler_check(DEPLOY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 ScaledObjects/ScaledJobs with a tier checked" in result.stdout
 
 
 def test_burst_scaler_check_fails_when_the_virtual_toleration_is_stripped(tmp_path: Path) -> None:

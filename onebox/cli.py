@@ -46,7 +46,8 @@ def _add_lab_arguments(parser: argparse.ArgumentParser) -> None:
         "names",
         nargs="*",
         metavar="NAME",
-        help="build only these lab/ modules, e.g. `helm promtool` (the deploy tools CI runs) [default: the lab's]",
+        help="build only these lab/ modules, e.g. `helm promtool prometheus-operator` (what CI checks deploy/ with) "
+        "[default: the lab's]",
     )
     up = sub.add_parser("up", help="start the lab and return once it is ready")
     up.add_argument("--no-examples", action="store_true", help="do not apply deploy/examples")

@@ -2,8 +2,9 @@
 
 Each component family is its own Go module (lab/kube, lab/keda, lab/kwok, lab/karpenter) because their Kubernetes
 library versions clash. The deploy tools CI runs on deploy/ (helm for the chart, promtool for the alert rules) are
-built the same way from lab/helm and lab/promtool, but only on request (``burst-scaler lab build helm promtool``):
-the lab itself never needs them.
+built the same way from lab/helm and lab/promtool, and the Prometheus Operator's CRDs are generated from
+lab/prometheus-operator, but only on request (``burst-scaler lab build helm promtool prometheus-operator``): the
+lab itself never needs them.
 
 Binaries land in ``$XDG_CACHE_HOME/oke-burst-lab/<module>-<version>-<hash>/``, where the hash covers the module's
 go.mod, go.sum and Go files: a changed pin builds anew, an unchanged one costs nothing. The build never edits
@@ -44,6 +45,9 @@ class Component:
     """Binary name → Go package path to build."""
     tags: tuple[str, ...] = ()
     """Go build tags, as the upstream documents them for trimming what the binary links."""
+    generate: tuple[str, ...] = ()
+    """After the build: one of the built binaries and its arguments (``{out}`` is the output directory), run in the
+    module's directory; what it writes is cached with the binaries."""
 
     def ldflags(self, version: str, *, sources: Path | None = None) -> str:
         """Version stamps as each upstream's own release build sets them (so /version and logs are truthful)."""
@@ -125,8 +129,22 @@ TOOLS = (
         # `test rules` and `check rules` use none of them.
         tags=("remove_all_sd",),
     ),
+    Component(
+        module="prometheus-operator",
+        upstream="github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring",
+        packages={"controller-gen": "sigs.k8s.io/controller-tools/cmd/controller-gen"},
+        # The ServiceMonitor and PrometheusRule CRDs, generated from the operator's published API types the way
+        # upstream generates its CRD files (its repository's module, which holds those files, is not served).
+        generate=(
+            "controller-gen",
+            "crd:crdVersions=v1",
+            "paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1",
+            "output:crd:dir={out}/crds",
+        ),
+    ),
 )
-"""Built only when named (``lab build helm promtool``): tools that CI runs on deploy/, not parts of the lab."""
+"""Built only when named (``lab build helm promtool prometheus-operator``): tools and CRDs that CI checks deploy/
+with, not parts of the lab."""
 
 
 def cache_root() -> Path:
@@ -210,6 +228,13 @@ def build_component(
         produced = staging / package.rstrip("/").rsplit("/", 1)[-1]
         if produced != staging / name:
             produced.rename(staging / name)
+    if component.generate:
+        binary, *args = component.generate
+        command = [str(staging / binary), *(a.replace("{out}", str(staging)) for a in args)]
+        result = run(command, cwd=sources / component.module, env=go_env(), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BuildError(f"{binary} for lab/{component.module} failed:\n{result.stderr[-4000:]}")
     seconds = time.monotonic() - started
     built_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     (staging / "build.json").write_text(json.dumps({"version": version, "seconds": round(seconds, 1), "at": built_at}))

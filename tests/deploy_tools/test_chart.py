@@ -27,7 +27,7 @@ from tests.deploy.manifests import (
     find,
     write,
 )
-from tests.deploy_tools.tools import CHART, FULL_VALUES, NAMESPACE, RELEASE, helm, kinds, template
+from tests.deploy_tools.tools import CHART, FULL_VALUES, NAMESPACE, RELEASE, helm, kinds, monitoring_crds, template
 
 MONITORING_GROUP = "monitoring.coreos.com"
 
@@ -132,6 +132,14 @@ def test_the_crd_check_sees_a_broken_rendered_trigger() -> None:
         "authenticationRef"
     )
     assert any("authenticationRefs" in p for p in crd_problems(scaled_object, schemas))
+
+
+def test_service_monitor_matches_the_prometheus_operator_crd() -> None:
+    schemas = crd_schemas(monitoring_crds())
+    monitor = find(template(FULL_VALUES), "ServiceMonitor", "burst-scaler")
+    assert crd_problems(monitor, schemas) == []
+    monitor["spec"]["endpoints"][0]["honourLabels"] = True
+    assert any("honourLabels" in p for p in crd_problems(monitor, schemas)), "the check would miss a misspelt field"
 
 
 def test_service_monitor_scrapes_the_cluster_ip_service_only() -> None:

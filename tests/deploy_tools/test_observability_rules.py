@@ -1,6 +1,6 @@
-"""deploy/observability with the real promtool (built from lab/promtool): the PrometheusRule's rules are valid,
-its unit tests (rules.test.yaml) pass, firing and staying silent for each alert, a rule that drifts fails them,
-and every dashboard query is valid PromQL.
+"""deploy/observability with the real promtool (built from lab/promtool): the PrometheusRule fits the operator's
+CRD, its rules are valid, its unit tests (rules.test.yaml) pass, firing and staying silent for each alert, a rule
+that drifts fails them, and every dashboard query is valid PromQL.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
-from tests.deploy.observability import RULE_TESTS, as_promql, dashboard_queries, rule_groups
-from tests.deploy_tools.tools import run
+from tests.deploy.crd_schemas import crd_problems, crd_schemas
+from tests.deploy.observability import RULE_TESTS, as_promql, dashboard_queries, prometheus_rule, rule_groups
+from tests.deploy_tools.tools import monitoring_crds, run
 
 
 def _rule_dir(tmp_path: Path, groups: dict[str, Any]) -> Path:
@@ -21,6 +22,14 @@ def _rule_dir(tmp_path: Path, groups: dict[str, Any]) -> Path:
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(groups, sort_keys=False))
     shutil.copy(RULE_TESTS, tmp_path / "rules.test.yaml")
     return tmp_path
+
+
+def test_prometheus_rule_matches_the_prometheus_operator_crd() -> None:
+    schemas = crd_schemas(monitoring_crds())
+    rule = prometheus_rule()
+    assert crd_problems(rule, schemas) == []
+    rule["spec"]["groups"][0]["rules"][0]["for"] = "two minutes"
+    assert any("for" in p for p in crd_problems(rule, schemas)), "the check would miss a malformed duration"
 
 
 def test_rules_are_valid(tmp_path: Path) -> None:

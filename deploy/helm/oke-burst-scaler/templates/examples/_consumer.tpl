@@ -1,7 +1,7 @@
 {{/*
 A reference consumer (`burst-load consume`, the scaler's image) placed on one tier, as deploy/examples places it:
 virtual → virtual-node selector and toleration, requests equal to limits (virtual nodes bill the limits), only the
-security-context fields virtual nodes honour; managed → workload-type=stateful selector and toleration (fixed pool
+security-context fields virtual nodes honour, an emptyDir without sizeLimit; managed → workload-type=stateful selector and toleration (fixed pool
 and Karpenter nodes), karpenter.sh/do-not-disrupt so consolidation never kills a consumer mid-batch.
 Arguments: root, name, selector (labels), tier, configMap, grace, spread (managed only: spread over nodes).
 */}}
@@ -106,9 +106,16 @@ spec:
             - name: tmp
               mountPath: /tmp
       volumes:
+        {{- if eq .tier "virtual" }}
+        # One emptyDir and no sizeLimit: virtual nodes support nothing more (`burst-scaler check` enforces it); the
+        # pod's ephemeral storage, 15 GB including the image, bounds it.
+        - name: tmp
+          emptyDir: {}
+        {{- else }}
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- end }}
 {{- end -}}
 
 {{/* The consumer's settings (burst-load reads every flag from BURST_LOAD_<FLAG>). Arguments: root, name, data. */}}

@@ -41,7 +41,14 @@ def _lab(args: argparse.Namespace) -> int:
 def _add_lab_arguments(parser: argparse.ArgumentParser) -> None:
     """The lab's actions; the names are a contract (operators' scripts call them)."""
     sub = parser.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
-    sub.add_parser("build", help="build the real components that are missing from the cache (needs Go 1.26)")
+    build = sub.add_parser("build", help="build the real components that are missing from the cache (needs Go 1.26)")
+    build.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="build only these lab/ modules, e.g. `helm promtool prometheus-operator` (what CI checks deploy/ with) "
+        "[default: the lab's]",
+    )
     up = sub.add_parser("up", help="start the lab and return once it is ready")
     up.add_argument("--no-examples", action="store_true", help="do not apply deploy/examples")
     up.add_argument(

@@ -84,6 +84,8 @@ def _source_cache(
         clock=clock,
         on_stale=telemetry.stale_served_total.inc,
         on_unavailable=telemetry.unavailable_total.inc,
+        on_hit=telemetry.cache_lookups_total.labels("hit").inc,
+        on_miss=telemetry.cache_lookups_total.labels("miss").inc,
         on_forget=forget,
     )
 
@@ -133,6 +135,7 @@ class ScalerApp:
         self.cache = _source_cache(
             settings, self.telemetry, read=self._read, clock=self._time, forget=self._forget_source
         )
+        self.telemetry.max_staleness.set(settings.max_staleness_seconds)
         reader = kube_reader if kube_reader is not None else connect(settings.kube)
         self.cluster = _cluster_view(settings, reader, self._executor, self._time)
         self.book = Bookkeeping(telemetry=self.telemetry)

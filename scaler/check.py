@@ -100,6 +100,7 @@ def _manifest_files(paths: Sequence[str]) -> Iterator[Path | None]:
                 if file.suffix.lower() in MANIFEST_SUFFIXES
                 and file.is_file()
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
+                and not _helm_template(file)
             )
             if not found:
                 raise CheckInputError(f"{path}: no *.yaml, *.yml or *.json files in this directory")
@@ -108,6 +109,11 @@ def _manifest_files(paths: Sequence[str]) -> Iterator[Path | None]:
             yield path
         else:
             raise CheckInputError(f"{path}: no such file or directory")
+
+
+def _helm_template(file: Path) -> bool:
+    """A file of a Helm chart's templates/: Go templates, not manifests; check what ``helm template`` renders."""
+    return any(parent.name == "templates" and (parent.parent / "Chart.yaml").is_file() for parent in file.parents)
 
 
 def _documents(text: str, name: str, *, as_json: bool) -> list[Any]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
@@ -43,8 +44,11 @@ class _TriggerSeries:
     backlog: Any
     desired_replicas: Any
     value_age: Any
+    value_timestamp: Any
     dlq: Any | None
     """Queue triggers only: a Streaming trigger has no dead-letter queue, and an exported 0 would be invented."""
+    info: tuple[str, ...]
+    """The labels of its ``burst_scaler_scaledobject_info`` series (source, tier and group follow the metadata)."""
     partitions: set[str] = field(default_factory=set)
     """Streaming triggers: the partitions whose lag series exist, so forgetting can remove each one."""
 
@@ -68,8 +72,10 @@ class _Memory:
 class Bookkeeping:
     """Records decisions, RPC outcomes, splits and placement findings into ``Telemetry`` and the log."""
 
-    def __init__(self, *, telemetry: Telemetry) -> None:
+    def __init__(self, *, telemetry: Telemetry, wall_clock: Callable[[], float] = time.time) -> None:
+        """``wall_clock``: Unix time, for the value timestamps alerts compare with Prometheus' ``time()``."""
         self._telemetry = telemetry
+        self._wall_clock = wall_clock
         self._objects: dict[_Object, _Memory] = {}
         self._group_members: dict[_Group, set[_Object]] = {}
         self._rpcs: dict[tuple[str, grpc.StatusCode], tuple[Any, Any]] = {}
@@ -102,17 +108,15 @@ class Bookkeeping:
         memory = self._memory(resolved.namespace, resolved.name)
         series = memory.triggers.get(resolved.metric_name)
         queue = isinstance(reading, QueueBacklog | QueueSetBacklog)
-        if series is None:
-            t = self._telemetry
-            series = memory.triggers[resolved.metric_name] = _TriggerSeries(
-                backlog=t.backlog.labels(*labels),
-                desired_replicas=t.desired_replicas.labels(*labels),
-                value_age=t.value_age.labels(*labels),
-                dlq=t.dlq.labels(*labels) if queue else None,
-            )
+        config = resolved.config
+        info = (*labels, config.source.value, config.tier or "", config.group or "")
+        if series is None or series.info != info:
+            series = _trigger_series(self._telemetry, series, labels, info, queue)
+            memory.triggers[resolved.metric_name] = series
         series.backlog.set(backlog)
         series.desired_replicas.set(desired_replicas)
         series.value_age.set(value_age)
+        series.value_timestamp.set(self._wall_clock() - value_age)
         if isinstance(reading, QueueBacklog | QueueSetBacklog):
             if series.dlq is not None:
                 queues = reading.parts if isinstance(reading, QueueSetBacklog) else (reading,)
@@ -139,6 +143,9 @@ class Bookkeeping:
         group = config.group or ""
         labels = (resolved.namespace, group, config.tier or "")
         self._telemetry.group_replicas.labels(*labels).set(mine)
+        self._telemetry.group_need.labels(resolved.namespace, group).set(shares.total)
+        if shares.managed_ready is not None:
+            self._telemetry.group_managed_ready.labels(resolved.namespace, group).set(shares.managed_ready)
         memory = self._memory(resolved.namespace, resolved.name)
         if labels not in memory.groups:
             memory.groups.add(labels)
@@ -196,8 +203,9 @@ class Bookkeeping:
         t = self._telemetry
         for metric, series in memory.triggers.items():
             labels = (namespace, name, metric)
-            for gauge in (t.backlog, t.desired_replicas, t.value_age):
+            for gauge in (t.backlog, t.desired_replicas, t.value_age, t.value_timestamp):
                 _remove(gauge, labels)
+            _remove(t.trigger_info, series.info)
             if series.dlq is not None:
                 _remove(t.dlq, labels)
             for partition in series.partitions:
@@ -207,13 +215,41 @@ class Bookkeeping:
             _remove(t.placement_violations, (namespace, name))
         if memory.poison_series:
             _remove(t.poison_holds, (namespace, name))
-        for group in memory.groups:
-            members = self._group_members.get(group)
-            if members is not None:
-                members.discard((namespace, name))
-                if not members:
-                    del self._group_members[group]
-                    _remove(t.group_replicas, group)
+        _leave_groups(t, self._group_members, memory.groups, (namespace, name))
+
+
+def _trigger_series(
+    t: Telemetry, old: _TriggerSeries | None, labels: tuple[str, str, str], info: tuple[str, ...], queue: bool
+) -> _TriggerSeries:
+    """A trigger's series on its first value, or the same with its info series moved to a changed tier or group."""
+    if old is not None:
+        _remove(t.trigger_info, old.info)
+    t.trigger_info.labels(*info).set(1)
+    if old is not None:
+        return replace(old, info=info)
+    return _TriggerSeries(
+        backlog=t.backlog.labels(*labels),
+        desired_replicas=t.desired_replicas.labels(*labels),
+        value_age=t.value_age.labels(*labels),
+        value_timestamp=t.value_timestamp.labels(*labels),
+        dlq=t.dlq.labels(*labels) if queue else None,
+        info=info,
+    )
+
+
+def _leave_groups(t: Telemetry, members_of: dict[_Group, set[_Object]], groups: set[_Group], obj: _Object) -> None:
+    """A forgotten object leaves its groups: a tier's share series goes with its last member, the group's need and
+    managed readiness with the last member of either tier."""
+    for group in groups:
+        members = members_of.get(group)
+        if members is not None:
+            members.discard(obj)
+            if not members:
+                del members_of[group]
+                _remove(t.group_replicas, group)
+        if not any(other[:2] == group[:2] for other in members_of):
+            _remove(t.group_need, group[:2])
+            _remove(t.group_managed_ready, group[:2])
 
 
 def _set_partitions(telemetry: Telemetry, series: _TriggerSeries, labels: tuple[str, ...], reading: StreamLag) -> None:

@@ -109,6 +109,42 @@ class Telemetry:
             ["namespace", "scaledobject", "metric"],
             registry=r,
         )
+        # What deploy/observability's dashboard and alerts need beyond the above.
+        self.trigger_info = Gauge(
+            "burst_scaler_scaledobject_info",
+            "1 per trigger served: its source kind, tier and spill-over group (join on namespace, scaledobject)",
+            ["namespace", "scaledobject", "metric", "source", "tier", "group"],
+            registry=r,
+        )
+        self.value_timestamp = Gauge(
+            "burst_scaler_value_timestamp_seconds",
+            "Unix time of the upstream read behind the value last served (stops moving when reads fail or stop)",
+            ["namespace", "scaledobject", "metric"],
+            registry=r,
+        )
+        self.max_staleness = Gauge(
+            "burst_scaler_max_staleness_seconds",
+            "The staleness bound: older values are not served, the answer is UNAVAILABLE",
+            registry=r,
+        )
+        self.cache_lookups_total = Counter(
+            "burst_scaler_cache_lookups_total",
+            "Refresh-cache lookups: hit (a fresh shared value) or miss (waited for, or fell back from, a read)",
+            ["result"],
+            registry=r,
+        )
+        self.group_need = Gauge(
+            "burst_scaler_group_need_replicas",
+            "A spill-over group's total need D, before it is split between the tiers",
+            ["namespace", "group"],
+            registry=r,
+        )
+        self.group_managed_ready = Gauge(
+            "burst_scaler_group_managed_ready_replicas",
+            "Ready replicas of a group's managed member, as the Kubernetes API last reported them",
+            ["namespace", "group"],
+            registry=r,
+        )
         self.streams = Gauge("burst_scaler_active_streams", "Open StreamIsActive streams", registry=r)
         self.watched_sources = Gauge("burst_scaler_watched_sources", "Sources refreshed by push watchers", registry=r)
         self.metadata_errors_total = Counter(

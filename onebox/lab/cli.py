@@ -18,7 +18,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.lab_command == "build":
-            build.build_all()
+            chosen = tuple(build.component(name) for name in args.names) if args.names else build.COMPONENTS
+            build.build_all(components=chosen)
         elif args.lab_command == "up":
             options = Options() if args.node_delay is None else Options(node_registration_delay_seconds=args.node_delay)
             up.up(options=options, examples=not args.no_examples)

@@ -62,11 +62,14 @@ class RefreshCache(Generic[K, V]):
         clock: Clock | Callable[[], float] = time.monotonic,
         on_stale: Callable[[], None] = lambda: None,
         on_unavailable: Callable[[], None] = lambda: None,
+        on_hit: Callable[[], None] = lambda: None,
+        on_miss: Callable[[], None] = lambda: None,
         phase: Callable[[], float] = random.random,
         on_forget: Callable[[K], None] = lambda key: None,
     ) -> None:
         """``clock``: a Clock, or a bare ``() -> float`` read for ``now`` while waits run on the event loop.
 
+        ``on_hit`` / ``on_miss``: told on every ``get`` whether a fresh value was at hand (the cache hit ratio).
         ``phase`` draws the de-phasing fraction in [0, 1); tests pin it. ``on_forget`` is told every key the cache
         drops, so whatever the reader keeps per key can go with it.
         """
@@ -76,6 +79,8 @@ class RefreshCache(Generic[K, V]):
         self._clock = as_clock(clock)
         self._on_stale = on_stale
         self._on_unavailable = on_unavailable
+        self._on_hit = on_hit
+        self._on_miss = on_miss
         self._on_forget = on_forget
         self._prune_every = min(_PRUNE_EVERY, timing.prune_after / 2)
         self._entries: dict[K, Entry[V]] = {}
@@ -110,7 +115,9 @@ class RefreshCache(Generic[K, V]):
         entry.last_used = now
         fresh = entry.fresh(now, self._timing.ttl)
         if fresh is not None:
+            self._on_hit()
             return fresh
+        self._on_miss()
         usable = entry.usable(now, self._timing.max_staleness)
         task = entry.inflight
         if task is None:

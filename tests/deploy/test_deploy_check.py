@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped,unused-ignore]
 
 from tests.deploy.manifests import (
+    DEPLOY,
     EXAMPLES,
     PREEMPTIBLE_TAINT,
     VIRTUAL_TOLERATION_KEY,
@@ -30,6 +32,24 @@ def test_burst_scaler_check_passes_on_rendered_example(overlay: str, tmp_path: P
     result = burst_scaler_check(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no placement problems" in result.stdout
+
+
+def test_burst_scaler_check_reads_the_whole_deploy_tree() -> None:
+    """`burst-scaler check -f deploy/` as the README shows it: the Helm chart's templates (Go templates, not YAML)
+    are left to `helm template`; every other file is read."""
+    result = burst_scaler_check(DEPLOY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tiered = sum(
+        1
+        for path in DEPLOY.rglob("*.yaml")
+        if "helm" not in path.relative_to(DEPLOY).parts
+        for doc in yaml.safe_load_all(path.read_text())
+        if isinstance(doc, dict)
+        and doc.get("kind") == "ScaledObject"
+        and any("tier" in t.get("metadata", {}) for t in doc.get("spec", {}).get("triggers", []))
+    )
+    assert tiered >= 4
+    assert f"no placement problems ({tiered} ScaledObjects/ScaledJobs with a tier checked)" in result.stdout
 
 
 def test_burst_scaler_check_fails_when_the_virtual_toleration_is_stripped(tmp_path: Path) -> None:

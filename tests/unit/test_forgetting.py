@@ -135,8 +135,9 @@ def test_bookkeeping_forgets_every_series_of_the_object_and_only_its_own() -> No
     book.decision(kept, QUEUE_READING, backlog=6, desired_replicas=1, value_age=0.1)
     book.unknown_keys("shop", "gone", ("typo",))
     before_kept = {s for s in series(telemetry) if ("scaledobject", "kept") in s[1]}
-    assert len(before_kept) == 4  # backlog, desired replicas, value age, DLQ
-    assert len(series(telemetry)) == 4 + 4 + 3 + 2 + 2  # gone: queue 4, stream 3 + 2 partitions x (lag, capped)
+    assert len(before_kept) == 6  # backlog, desired replicas, value age, value timestamp, DLQ, scaledobject info
+    # gone: queue 6; stream 5 (no DLQ) + 2 partitions x (lag, capped)
+    assert len(series(telemetry)) == 6 + 6 + 5 + 2 * 2
 
     book.forget("shop", "gone")
 

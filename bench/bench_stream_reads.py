@@ -1,4 +1,4 @@
-"""(8) Streaming reads: what counting a consumer group's lag costs in bytes and calls, before and after issue 13.
+"""(9) Streaming reads: what counting a consumer group's lag costs in bytes and calls, before and after issue 13.
 
 *Before* is the pre-issue-13 reader, kept here as ``full_count_read`` with exactly its calls: per refresh, GetGroup,
 then per partition a fresh CreateCursor after the committed offset and up to 8 GetMessages of up to 10,000 messages,

@@ -37,8 +37,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from scaler._proto import externalscaler_pb2 as pb
 from scaler._proto import externalscaler_pb2_grpc
 
-SERIES_PER_OBJECT = 4
-"""backlog, desired replicas, value age and DLQ of a queue trigger."""
+SERIES_PER_OBJECT = 6
+"""backlog, desired replicas, value age, value timestamp, DLQ and scaledobject info of a queue trigger."""
 RSS_TARGET_MB = 20.0
 
 

@@ -26,8 +26,8 @@ CHURN = 1_000
 PER_ROUND = 100
 ROUND_SECONDS = 5.0
 FORGET_AFTER = 30.0
-SERIES_PER_QUEUE_TRIGGER = 4
-"""backlog, desired replicas, value age and DLQ."""
+SERIES_PER_QUEUE_TRIGGER = 6
+"""backlog, desired replicas, value age, value timestamp, DLQ and the scaledobject info series."""
 
 Series = set[tuple[str, tuple[tuple[str, str], ...]]]
 

@@ -11,7 +11,7 @@ Phases, on the real scaler process (``burst-scaler serve``) against the emulator
 
 The same run is repeated with ``--forget-after 600`` (the default; nothing is forgotten within the run) beside
 it, unless ``--no-compare``. Correctness (the exit code): every RPC answered OK, and every live object still has
-its four series at the end. Targets printed beside the figures: after the churn, the series on /metrics equal the
+its six series at the end. Targets printed beside the figures: after the churn, the series on /metrics equal the
 baseline (the live objects' plus a constant), and RSS grew by at most 20 MB.
 
     python bench/bench_forget_churn.py [--quick] [--objects N] [--forget-after S] [--no-compare]

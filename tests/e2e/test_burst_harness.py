@@ -34,7 +34,7 @@ async def test_burst_with_spillover_and_a_scaler_restart(tmp_path: Path) -> None
         scale_down_stabilization=5.0,
         restart_scaler_at=9.0,
         # a burst buys managed capacity once it lasted holdSeconds (on a restarted scaler: once it saw it that long)
-        managed_metadata=(("holdSeconds", "4"),),
+        managed_metadata=(("holdSeconds", "2"),),
         restart_gap=2.0,
         max_seconds=85.0,
     )

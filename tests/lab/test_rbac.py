@@ -69,10 +69,11 @@ def test_without_the_deployments_rule_reads_fail_loudly_and_the_split_degrades(l
         lambda: lab.get("deployment", "orders-managed", "-n", NAMESPACE)["status"].get("readyReplicas") == MANAGED_HELD,
         120,
     )
-    # 2 Ready managed pods cannot keep up with a need of 20: the virtual tier covers all of it (readiness read)
+    # 2 Ready managed pods cannot keep up with a need of 20: the virtual tier covers all of it (readiness read), and
+    # more once its consumers are all busy holding batches (the busy term); pure overflow gives need - cap
     with_rbac = need
     until(
-        "the split counting ready managed pods", lambda: asyncio.run(_virtual_replicas(lab, metadata)) == with_rbac, 60
+        "the split counting ready managed pods", lambda: asyncio.run(_virtual_replicas(lab, metadata)) >= with_rbac, 60
     )
 
     role = next(o for o in kubectl.render(objects.DEPLOY / "base") if o["kind"] == "ClusterRole")
@@ -93,5 +94,5 @@ def test_without_the_deployments_rule_reads_fail_loudly_and_the_split_degrades(l
         assert all(procs.alive(p) for p in running[1] if p.name == "burst-scaler"), "the scaler survived"
     finally:
         kubectl.apply(lab.kubeconfig, [role])
-    until("the split back to ready-aware", lambda: asyncio.run(_virtual_replicas(lab, metadata)) == with_rbac, 60)
+    until("the split back to ready-aware", lambda: asyncio.run(_virtual_replicas(lab, metadata)) >= with_rbac, 60)
     assert condition(lab.get("scaledobject", "orders-virtual", "-n", NAMESPACE), "Ready")

@@ -147,17 +147,10 @@ def _landed(decision: Decision, config: TriggerConfig, reading: TriggerReading, 
 def _load(reading: TriggerReading, config: TriggerConfig, at: float) -> Load:
     """A reading as the group sizing sees it; a queue set's consumers are busy with all of its queues."""
     in_flight: int | None = None
-    parts = (
-        reading.parts
-        if isinstance(reading, QueueSetBacklog)
-        else (reading,)
-        if isinstance(reading, QueueBacklog)
-        else ()
-    )
-    # in flight counts busy consumers only while nothing visible waits: a consumer holding a batch of a backlog is
-    # draining it, not showing the arrival rate (counting it would keep the group at whatever size it reached)
-    if parts and all(part.visible == 0 for part in parts):
-        in_flight = sum(part.in_flight for part in parts)
+    if isinstance(reading, QueueBacklog):
+        in_flight = reading.in_flight
+    elif isinstance(reading, QueueSetBacklog):
+        in_flight = sum(part.in_flight for part in reading.parts)
     return Load(at=at, backlog=float(queue_set.backlog(reading, config)), in_flight=in_flight)
 
 

@@ -22,6 +22,8 @@ import json
 import sys
 from dataclasses import replace
 
+from bench_scaling import LABELS
+
 from load.consume import WorkModel
 from load.profiles import Profile, SpikeProfile, StepProfile
 from onebox.harness.config import MODES, HarnessConfig
@@ -30,12 +32,6 @@ from onebox.lab import kubectl
 from onebox.lab.layout import load
 from onebox.lab.story import NAMESPACE, run_lab_story
 
-LABELS = {
-    "spillover": "ours (group + tier)",
-    "two-plain": "two plain ScaledObjects",
-    "all-virtual": "all virtual",
-    "all-managed": "all managed + Karpenter",
-}
 POOL = "burst-managed-kwok"
 INSTANCE_TYPE = "s-4x-amd64-linux"
 

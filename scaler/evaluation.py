@@ -182,7 +182,7 @@ def _group_share(config: TriggerConfig, evidence: Evidence, observation: Observa
         virtual_cap=config.max_replicas if config.tier == Tier.VIRTUAL else None,
     )
     mine_share = shares.managed if config.tier == Tier.MANAGED else shares.virtual
-    return resize(total, mine_share, config, active_when_positive=config.tier == Tier.VIRTUAL), shares
+    return resize(total, mine_share, config, active_when_positive=True), shares
 
 
 class Evaluator:

@@ -231,8 +231,9 @@ def decide(obs: Observation | float, config: TriggerConfig, *, cap: int | None =
 def resize(decision: Decision, replicas: int, config: TriggerConfig, *, active_when_positive: bool) -> Decision:
     """The same observation expressed for another replica count (a spill-over member's share).
 
-    A virtual member whose share is 0 is inactive even with a backlog, so KEDA can scale it to zero while the
-    managed tier serves everything.
+    A spill-over member whose share is 0 is inactive even with a backlog, so KEDA can scale it to zero while the
+    other tier serves everything: an active member is run at the HPA's minimum of one pod whatever its share, and
+    for the managed member that one pod makes Karpenter buy a node for a burst the group left on virtual nodes.
     """
     active = decision.active and (replicas > 0 if active_when_positive else True)
     return Decision(

@@ -11,7 +11,8 @@ the managed member's legacy 300 s scale-down window, a 60 s window on the virtua
 polling 2 s; a Karpenter node Ready 20 s after launch, and our ``holdSeconds`` compressed like it (36 s for
 180 s). Karpenter's NodePool is pinned, for the run, to the KWOK
 instance type of the model's node (4 vCPU, 16 GiB: 2 OCPUs) so the cost model prices what was launched. Every run
-lasts the same ``--seconds`` and is billed to its end (nodes still up are billed to then, in every set-up alike).
+lasts the same ``--seconds`` and is billed to its end (nodes still up are billed to then, in every set-up alike), and
+starts with no Karpenter node (the previous run's are deleted first).
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def _wait_namespace_gone() -> None:
     )
 
 
+def _remove_karpenter_nodes() -> None:
+    """Every run starts with no Karpenter node, as the model's runs do: the previous run's nodes outlive its namespace
+    by the pool's ``consolidateAfter`` (5 minutes), and would otherwise serve, and be billed to, the next set-up."""
+    state = load()
+    assert state is not None
+    kubectl.run(
+        state[0].admin_kubeconfig,
+        ["delete", "nodeclaims", "-l", f"karpenter.sh/nodepool={POOL}", "--wait=true", "--timeout=180s"],
+        timeout=200,
+    )
+
+
 async def _run(trace: str, mode: str, seconds: float, prices: Prices) -> dict[str, object]:
     profile = lab_traces()[trace]
     config = HarnessConfig.lab_parity(
@@ -83,6 +96,7 @@ async def _run(trace: str, mode: str, seconds: float, prices: Prices) -> dict[st
         managed_metadata=(("holdSeconds", "36"),) if mode == "spillover" else (),
     )
     _wait_namespace_gone()
+    _remove_karpenter_nodes()
     report = await run_lab_story(cfg=replace(config, fallback=None), out_dir=None)
     cost = cost_of(report, prices, fixed_nodes=1)
     return {

@@ -44,41 +44,32 @@ def lab_traces() -> dict[str, Profile]:
     }
 
 
-def _pin_instance_type(pin: bool) -> None:
+def _lab_kubectl(args: list[str], *, timeout: float = 120) -> str:
+    """kubectl as the lab's admin."""
     state = load()
     if state is None:
         raise SystemExit("no lab runs: start one with `burst-scaler lab up --no-examples`")
-    kubeconfig = state[0].admin_kubeconfig
-    pool = json.loads(kubectl.run(kubeconfig, ["get", "nodepool", POOL, "-o", "json"]))
+    return kubectl.run(state[0].admin_kubeconfig, args, timeout=timeout)
+
+
+def _pin_instance_type(pin: bool) -> None:
+    pool = json.loads(_lab_kubectl(["get", "nodepool", POOL, "-o", "json"]))
     requirements = [
         r for r in pool["spec"]["template"]["spec"]["requirements"] if r["key"] != "node.kubernetes.io/instance-type"
     ]
     if pin:
         requirements.append({"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [INSTANCE_TYPE]})
     patch = {"spec": {"template": {"spec": {"requirements": requirements}}}}
-    kubectl.run(kubeconfig, ["patch", "nodepool", POOL, "--type=merge", "-p", json.dumps(patch)])
+    _lab_kubectl(["patch", "nodepool", POOL, "--type=merge", "-p", json.dumps(patch)])
 
 
-def _wait_namespace_gone() -> None:
-    """The previous run's namespace is deleted without waiting; a run applied into it while it terminates fails."""
-    state = load()
-    assert state is not None
-    kubectl.run(
-        state[0].admin_kubeconfig,
-        ["wait", "--for=delete", f"namespace/{NAMESPACE}", "--timeout=180s"],
-        timeout=200,
-    )
-
-
-def _remove_karpenter_nodes() -> None:
-    """Every run starts with no Karpenter node, as the model's runs do: the previous run's nodes outlive its namespace
-    by the pool's ``consolidateAfter`` (5 minutes), and would otherwise serve, and be billed to, the next set-up."""
-    state = load()
-    assert state is not None
-    kubectl.run(
-        state[0].admin_kubeconfig,
-        ["delete", "nodeclaims", "-l", f"karpenter.sh/nodepool={POOL}", "--wait=true", "--timeout=180s"],
-        timeout=200,
+def _clean_slate() -> None:
+    """Each run starts where the model's do. The previous run's namespace is deleted without waiting (a run applied
+    into it while it terminates fails), and its Karpenter nodes outlive it by the pool's ``consolidateAfter``
+    (5 minutes): they would serve, and be billed to, the next set-up."""
+    _lab_kubectl(["wait", "--for=delete", f"namespace/{NAMESPACE}", "--timeout=180s"], timeout=200)
+    _lab_kubectl(
+        ["delete", "nodeclaims", "-l", f"karpenter.sh/nodepool={POOL}", "--wait=true", "--timeout=180s"], timeout=200
     )
 
 
@@ -95,8 +86,7 @@ async def _run(trace: str, mode: str, seconds: float, prices: Prices) -> dict[st
         # holdSeconds compressed like the lab's node latency (20 s for minutes on OCI), as bench_scaling.py does
         managed_metadata=(("holdSeconds", "36"),) if mode == "spillover" else (),
     )
-    _wait_namespace_gone()
-    _remove_karpenter_nodes()
+    _clean_slate()
     report = await run_lab_story(cfg=replace(config, fallback=None), out_dir=None)
     cost = cost_of(report, prices, fixed_nodes=1)
     return {

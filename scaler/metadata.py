@@ -266,6 +266,16 @@ class TriggerConfig(SourceKeys):
             maximum=180,
         ),
     ] = 180.0
+    managed_pods_per_node: Annotated[
+        int,
+        Param(
+            "managedPodsPerNode",
+            "`tier: managed` in a `group`: consumer pods one managed node holds. The sustained need moves to "
+            "managed nodes in whole nodes' worth of pods only; the remainder stays on virtual nodes, so Karpenter "
+            "never buys a node for a pod or two of baseline.",
+            minimum=1,
+        ),
+    ] = 1
     tier: Annotated[
         Tier | None,
         Param(

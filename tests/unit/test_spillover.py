@@ -122,6 +122,53 @@ def test_a_short_burst_stays_on_virtual_nodes(origin: float) -> None:
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
+@pytest.mark.parametrize(
+    ("busy", "node_pods", "managed_ready", "managed", "virtual"),
+    [
+        (3, 1, 3, 3, 0),  # every sustained pod moves (the default): 3 Ready managed keep up, virtual hands back
+        (3, 4, 0, 0, 3),  # three pods do not fill a node of four: the baseline stays on virtual nodes
+        (10, 4, 3, 8, 7),  # two whole nodes; the virtual tier covers what the 3 Ready managed pods do not
+        (12, 4, 3, 12, 9),
+        (7, 7, 3, 7, 4),
+    ],
+)
+def test_the_sustained_need_moves_in_whole_nodes(
+    origin: float, busy: int, node_pods: int, managed_ready: int, managed: int, virtual: int
+) -> None:
+    history = _history(origin, [(float(t), 5.0, busy) for t in range(0, 121, 2)])
+    split = share(
+        history[-1],
+        history,
+        hold=HOLD_SECONDS,
+        decided=1,
+        target=10.0,
+        ready=Readiness(managed=managed_ready, virtual=20),
+        managed_cap=12,
+        virtual_cap=40,
+        node_pods=node_pods,
+    )
+    assert (split.managed, split.virtual) == (managed, virtual)
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_scaler_too_young_to_judge_keeps_partial_nodes(origin: float) -> None:
+    """Rounding applies to the need the group sustained, never to pods that run: a restart hands back nothing."""
+    history = _history(origin, [(0, 2, 3), (4, 200, 3)])
+    kept = share(
+        history[-1],
+        history,
+        hold=HOLD_SECONDS,
+        decided=20,
+        target=10.0,
+        ready=Readiness(9, 0),
+        managed_cap=12,
+        virtual_cap=40,
+        node_pods=4,
+    )
+    assert kept.managed == 9
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
 def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: float) -> None:
     """A restarted scaler has seconds of history: it must neither hand back managed capacity nor buy any."""
     history = _history(origin, [(0, 2, 3), (4, 200, 3)])

@@ -21,6 +21,10 @@ def test_each_mode_asks_the_scaler_what_its_users_would() -> None:
     ours = _triggers("spillover")
     assert {m["group"] for m in ours.values()} == {"orders"}
     assert ours["orders-managed"]["holdSeconds"] == f"{180 * DEFAULTS_FACTOR:g}"
+    assert "managedPodsPerNode" not in ours["orders-managed"]  # the minimal metadata unless told the node size
+    told = scaled_objects("q", comparison_config(Setting.HARSH, mode="spillover", profile=SPIKE, whole_nodes=True))
+    assert told["orders-managed"].metadata["managedPodsPerNode"] == "4"  # the cluster's pods per node
+    assert "managedPodsPerNode" not in told["orders-virtual"].metadata
     two = _triggers("two-plain")
     assert set(two) == {"orders-managed", "orders-virtual"}
     assert all("group" not in m and "holdSeconds" not in m for m in two.values())

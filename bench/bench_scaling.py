@@ -5,7 +5,7 @@ real consumers, all on 127.0.0.1).
     python bench/bench_scaling.py                                   # every trace, mode and setting (~90 min)
     python bench/bench_scaling.py --settings harsh --traces spike   # one cell of the table
     python bench/bench_scaling.py --json out.json                   # also keep every figure
-    python bench/bench_scaling.py --modes spillover --whole-nodes   # ours told its node size (managedPodsPerNode)
+    python bench/bench_scaling.py --modes spillover --break-even    # ours told managedBreakEven (from the prices)
 
 Per run: message wait p50/p95, cost (onebox.harness.cost, prices from flags), virtual pod-seconds, managed
 node-seconds (launch to termination) and nodes launched. After each trace, ours against two plain ScaledObjects and
@@ -35,7 +35,6 @@ LABELS = {
     "all-virtual": "all virtual",
     "all-managed": "all managed + Karpenter",
 }
-WHOLE_NODES = ", managedPodsPerNode 4"
 TARGETS = (("p95", 1.1), ("cost", 0.8), ("nodes", 1.0))
 """Ours / two plain ScaledObjects, at most; and on the spike ours / all-virtual p95 at most 1.25."""
 
@@ -51,15 +50,16 @@ def _prices(args: argparse.Namespace) -> Prices:
     )
 
 
-async def _run(setting: Setting, trace: str, mode: str, prices: Prices, *, whole_nodes: bool) -> dict[str, Any]:
-    config = comparison_config(setting, mode=mode, profile=traces()[trace], whole_nodes=whole_nodes)
+async def _run(setting: Setting, trace: str, mode: str, prices: Prices, *, break_even: bool) -> dict[str, Any]:
+    told = prices.break_even() if break_even and mode == "spillover" else None
+    config = comparison_config(setting, mode=mode, profile=traces()[trace], break_even=told)
     report = await run_harness(config=config)
     cost = cost_of(report, prices)
     return {
         "setting": str(setting),
         "trace": trace,
         "mode": mode,
-        "whole_nodes": whole_nodes and mode == "spillover",
+        "break_even": told,
         "p50": report.latency_p50 or 0.0,
         "p95": report.latency_p95 or 0.0,
         "cost": cost.dollars * 100,
@@ -79,7 +79,8 @@ def _row(r: dict[str, Any]) -> str:
 
 
 def _label(r: dict[str, Any]) -> str:
-    return LABELS[r["mode"]] + (WHOLE_NODES if r["whole_nodes"] else "")
+    told = r.get("break_even")
+    return LABELS[r["mode"]] + ("" if told is None else f", managedBreakEven {told}")
 
 
 def _ratio(mine: float, theirs: float) -> float:
@@ -110,9 +111,9 @@ def main() -> int:
     parser.add_argument("--settings", default="harsh,defaults", help="harsh, defaults or both")
     parser.add_argument("--json", help="write every run's figures to this file")
     parser.add_argument(
-        "--whole-nodes",
+        "--break-even",
         action="store_true",
-        help="tell ours how many consumer pods a managed node holds (managedPodsPerNode, the cluster's 4)",
+        help="tell ours the consumers a node must carry to pay for itself (managedBreakEven, from the prices)",
     )
     prices = Prices()
     for name, default in asdict(prices).items():
@@ -147,7 +148,7 @@ async def run_all(args: argparse.Namespace, prices: Prices) -> list[dict[str, An
         for trace in args.traces.split(","):
             runs: dict[str, dict[str, Any]] = {}
             for mode in args.modes.split(","):
-                figures = await _run(setting, trace, mode, prices, whole_nodes=args.whole_nodes)
+                figures = await _run(setting, trace, mode, prices, break_even=args.break_even)
                 runs[mode] = figures
                 results.append(figures)
                 print(_row(figures), flush=True)

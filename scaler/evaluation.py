@@ -180,7 +180,7 @@ def _group_share(config: TriggerConfig, evidence: Evidence, observation: Observa
         ready=ready,
         managed_cap=managed_cap,
         virtual_cap=config.max_replicas if config.tier == Tier.VIRTUAL else None,
-        node_pods=config.managed_pods_per_node,
+        break_even=config.managed_break_even,
     )
     mine_share = shares.managed if config.tier == Tier.MANAGED else shares.virtual
     return resize(total, mine_share, config, active_when_positive=True), shares

@@ -266,13 +266,13 @@ class TriggerConfig(SourceKeys):
             maximum=180,
         ),
     ] = 180.0
-    managed_pods_per_node: Annotated[
+    managed_break_even: Annotated[
         int,
         Param(
-            "managedPodsPerNode",
-            "`tier: managed` in a `group`: consumer pods one managed node holds. The sustained need moves to "
-            "managed nodes in whole nodes' worth of pods only; the remainder stays on virtual nodes, so Karpenter "
-            "never buys a node for a pod or two of baseline.",
+            "managedBreakEven",
+            "`tier: managed` in a `group`: the consumers a managed node must carry to cost less than running them "
+            "on virtual nodes (node price / virtual pod price, rounded up). A sustained need below it stays on "
+            "virtual nodes, so Karpenter buys no node for a baseline of a pod or two.",
             minimum=1,
         ),
     ] = 1

@@ -17,8 +17,8 @@ The tiers then share the need:
   nodes could not serve them, an OCI node takes minutes to join) are left to virtual nodes, and a need that lasted
   ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that cost a Karpenter
   round trip. A scaler with less than a window of readings (just restarted) keeps the managed replicas there
-  are (Ready or waiting for a node) while the group has any need, and buys nothing new. Told how many consumer
-  pods a managed node holds (``managedPodsPerNode``), managed takes the sustained need in whole nodes only;
+  are (Ready or waiting for a node) while the group has any need, and buys nothing new. A sustained need below
+  ``managedBreakEven`` (the consumers a node must carry to cost less than virtual pods) stays on virtual nodes;
 * **virtual** absorbs a burst at once and is handed back once managed capacity is Ready *and keeping up*: while the
   backlog needs more consumers than the managed tier has Ready (``decided > managedReady``), the virtual tier covers
   the whole need, so the managed pods that turn Ready mid-burst drain it faster instead of replacing virtual ones;
@@ -106,23 +106,23 @@ def share(
     ready: Readiness | None,
     managed_cap: int | None,
     virtual_cap: int | None,
-    node_pods: int = 1,
+    break_even: int = 1,
 ) -> Split:
     """The group's split for this reading: managed holds the recent need, virtual covers what Ready managed lacks.
 
     ``decided`` is the trigger policy's uncapped count for this reading (``ceil(backlog / target)`` under the
     `backlog` policy; more with ``leadSeconds`` or `drain`): it stands in for the backlog term of ``now``.
-    ``node_pods`` is how many consumer pods one managed node holds: the sustained need moves to managed nodes in
-    whole nodes only (rounded down), and the virtual tier keeps the remainder, because a virtual pod is billed alone
-    while a node is billed whole (at OCI list prices a 2-OCPU node costs about 2.6 one-OCPU virtual pods, so a node
-    pays off only when mostly full). A scaler too young to judge keeps what runs, whole nodes or not.
+    ``break_even`` is how many consumers a managed node must carry to cost less than as many virtual pods: a
+    sustained need below it stays on virtual nodes, because a virtual pod is billed alone while a node is billed
+    whole (at OCI list prices a 2-OCPU node costs about 2.6 one-OCPU virtual pods). A scaler too young to judge
+    keeps what runs.
     """
     if ready is None:
         return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
     current = max(decided, need(now, target=target, ready=ready))
     sustained = sustained_need(now, history, hold=hold, target=target, ready=ready)
-    if sustained is not None:  # whole nodes only: a node bought for a pod or two costs more than virtual pods
-        sustained -= sustained % max(1, node_pods)
+    if sustained is not None and sustained < break_even:  # fewer than a node pays for: dearer on managed nodes
+        sustained = 0
     if sustained is None:  # too young to judge: keep what runs or is coming while there is work, buy nothing new
         sustained = max(ready.managed, ready.managed_replicas) if current > 0 else 0
     managed = max(0, sustained if managed_cap is None else min(sustained, managed_cap))

@@ -50,11 +50,12 @@ def traces() -> dict[str, Profile]:
     }
 
 
-def comparison_config(setting: Setting, *, mode: str, profile: Profile, whole_nodes: bool = False) -> HarnessConfig:
+def comparison_config(setting: Setting, *, mode: str, profile: Profile, break_even: int | None = None) -> HarnessConfig:
     """One run of the comparison: the shared workload and cluster under ``setting``, in ``mode``.
 
-    ``whole_nodes`` tells our managed member what its user could read off the node pool, how many consumer pods one
-    managed node holds (``managedPodsPerNode``); off, ours runs on the minimal metadata the README shows."""
+    ``break_even`` tells our managed member what its user would work out from their prices, the consumers a node
+    must carry to cost less than virtual pods (``managedBreakEven``); None runs ours on the minimal metadata the
+    README shows."""
     managed_max, virtual_max, pods_per_node = 12, 40, 4
     one_tier = mode in ("all-managed", "all-virtual")
     managed_cap = managed_max + virtual_max if one_tier else managed_max
@@ -93,15 +94,13 @@ def comparison_config(setting: Setting, *, mode: str, profile: Profile, whole_no
         mode=mode,
         profile=profile,
         # our own timing, compressed like the cluster's: holdSeconds' default of 180 s
-        managed_metadata=_ours(hold=180.0 * f, pods_per_node=pods_per_node if whole_nodes else None)
-        if mode == "spillover"
-        else (),
+        managed_metadata=_ours(hold=180.0 * f, break_even=break_even) if mode == "spillover" else (),
     )
     return replace(base, max_seconds=profile.duration + 240.0)
 
 
-def _ours(*, hold: float, pods_per_node: int | None) -> tuple[tuple[str, str], ...]:
+def _ours(*, hold: float, break_even: int | None) -> tuple[tuple[str, str], ...]:
     keys = [("holdSeconds", f"{hold:g}")]
-    if pods_per_node is not None:
-        keys.append(("managedPodsPerNode", str(pods_per_node)))
+    if break_even is not None:
+        keys.append(("managedBreakEven", str(break_even)))
     return tuple(keys)

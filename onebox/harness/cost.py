@@ -15,6 +15,7 @@ pod of deploy/examples (1 CPU, 1 GiB: 1 OCPU, 2 GB) and the smallest node of dep
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,10 @@ class Prices:
 
     def node_hour(self) -> float:
         return self.node_ocpus * self.ocpu_hour + self.node_gb * self.gb_hour
+
+    def break_even(self) -> int:
+        """The consumers a node must carry to cost less than as many virtual pods (``managedBreakEven``)."""
+        return max(1, math.ceil(round(self.node_hour() / self.virtual_pod_hour(), 9)))
 
 
 @dataclass(frozen=True)

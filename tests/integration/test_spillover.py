@@ -232,12 +232,12 @@ async def test_managed_holds_while_consumers_are_busy_and_virtual_hands_back(
         # 120 waiting at target 10: the group needs 12; virtual covers all of it, managed its cap once it lasted
         assert await replicas_for(stub, v_ref) == (12, True)
         assert await sustained(stub, m_ref, 10) == (10, True)
-        # told how many consumer pods a managed node holds, the managed member takes the need in whole nodes only:
-        # one node of 7 (the virtual tier keeps the rest), or none when 12 pods do not fill a node of 13
-        one_node = so_ref("orders-managed", queue_id, "managed", 10, holdSeconds=HOLD, managedPodsPerNode="7")
-        assert await replicas_for(stub, one_node) == (7, True)
-        no_node = so_ref("orders-managed", queue_id, "managed", 10, holdSeconds=HOLD, managedPodsPerNode="13")
-        assert await replicas_for(stub, no_node) == (0, False)
+        # a sustained need of 12 pays for managed nodes at a break-even of 12, not at 13: then it stays on virtual
+        # nodes and the managed member is inactive
+        at_break_even = so_ref("orders-managed", queue_id, "managed", 10, holdSeconds=HOLD, managedBreakEven="12")
+        assert await replicas_for(stub, at_break_even) == (10, True)
+        below = so_ref("orders-managed", queue_id, "managed", 10, holdSeconds=HOLD, managedBreakEven="13")
+        assert await replicas_for(stub, below) == (0, False)
 
         # consumers took everything; 108 are done and deleted, 12 are still being worked on (in flight)
         received: list[Any] = []

@@ -47,29 +47,29 @@ def test_a_managed_group_member_with_drain_and_lead() -> None:
             "maxReplicas": "12",
             "group": "orders",
             "holdSeconds": "36",
-            "managedPodsPerNode": "4",
+            "managedBreakEven": "3",
         }
     ).config
     assert (config.policy, config.drain_seconds, config.throughput_per_replica) == (Policy.DRAIN, 10.0, 2.5)
     assert (config.lead_seconds, config.tier, config.max_replicas, config.group) == (30.0, Tier.MANAGED, 12, "orders")
-    assert (config.hold_seconds, config.managed_pods_per_node) == (36.0, 4)
+    assert (config.hold_seconds, config.managed_break_even) == (36.0, 3)
 
 
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
-        ("0", 'parameter "managedPodsPerNode" value "0" must be >= 1'),
-        ("2.5", 'unable to set param "managedPodsPerNode" value "2.5"'),
+        ("0", 'parameter "managedBreakEven" value "0" must be >= 1'),
+        ("2.5", 'unable to set param "managedBreakEven" value "2.5"'),
     ],
 )
-def test_a_node_holds_at_least_one_whole_pod(raw: str, problem: str) -> None:
-    found = problems({"source": "oci-queue", "queueId": QUEUE, "tier": "managed", "managedPodsPerNode": raw})
+def test_the_break_even_is_a_whole_number_of_consumers(raw: str, problem: str) -> None:
+    found = problems({"source": "oci-queue", "queueId": QUEUE, "tier": "managed", "managedBreakEven": raw})
     assert len(found) == 1, found
     assert found[0].startswith(problem), found
 
 
-def test_every_sustained_pod_may_move_to_managed_nodes_unless_told_otherwise() -> None:
-    assert parse_metadata({"source": "oci-queue", "queueId": QUEUE}).config.managed_pods_per_node == 1
+def test_any_sustained_need_moves_to_managed_nodes_unless_told_otherwise() -> None:
+    assert parse_metadata({"source": "oci-queue", "queueId": QUEUE}).config.managed_break_even == 1
 
 
 def test_a_virtual_group_member_naming_the_managed_cap() -> None:

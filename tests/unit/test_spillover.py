@@ -123,17 +123,16 @@ def test_a_short_burst_stays_on_virtual_nodes(origin: float) -> None:
 
 @pytest.mark.parametrize("origin", ORIGINS)
 @pytest.mark.parametrize(
-    ("busy", "node_pods", "managed_ready", "managed", "virtual"),
+    ("busy", "break_even", "managed_ready", "managed", "virtual"),
     [
-        (3, 1, 3, 3, 0),  # every sustained pod moves (the default): 3 Ready managed keep up, virtual hands back
-        (3, 4, 0, 0, 3),  # three pods do not fill a node of four: the baseline stays on virtual nodes
-        (10, 4, 3, 8, 7),  # two whole nodes; the virtual tier covers what the 3 Ready managed pods do not
-        (12, 4, 3, 12, 9),
-        (7, 7, 3, 7, 4),
+        (2, 1, 2, 2, 0),  # any sustained need moves (the default): 2 Ready managed keep up, virtual hands back
+        (2, 3, 0, 0, 2),  # two consumers do not pay for a node: the baseline stays on virtual nodes
+        (3, 3, 0, 3, 3),  # three do: managed takes them, virtual covers them until they are Ready
+        (10, 3, 3, 10, 7),  # above the break-even all of it moves; virtual covers what 3 Ready managed do not
     ],
 )
-def test_the_sustained_need_moves_in_whole_nodes(
-    origin: float, busy: int, node_pods: int, managed_ready: int, managed: int, virtual: int
+def test_a_sustained_need_below_the_break_even_stays_on_virtual_nodes(
+    origin: float, busy: int, break_even: int, managed_ready: int, managed: int, virtual: int
 ) -> None:
     history = _history(origin, [(float(t), 5.0, busy) for t in range(0, 121, 2)])
     split = share(
@@ -145,14 +144,15 @@ def test_the_sustained_need_moves_in_whole_nodes(
         ready=Readiness(managed=managed_ready, virtual=20),
         managed_cap=12,
         virtual_cap=40,
-        node_pods=node_pods,
+        break_even=break_even,
     )
     assert (split.managed, split.virtual) == (managed, virtual)
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_a_scaler_too_young_to_judge_keeps_partial_nodes(origin: float) -> None:
-    """Rounding applies to the need the group sustained, never to pods that run: a restart hands back nothing."""
+def test_a_scaler_too_young_to_judge_keeps_what_runs_below_the_break_even(origin: float) -> None:
+    """The break-even applies to the need the group sustained, never to pods that run: a restart hands back
+    nothing."""
     history = _history(origin, [(0, 2, 3), (4, 200, 3)])
     kept = share(
         history[-1],
@@ -163,7 +163,7 @@ def test_a_scaler_too_young_to_judge_keeps_partial_nodes(origin: float) -> None:
         ready=Readiness(9, 0),
         managed_cap=12,
         virtual_cap=40,
-        node_pods=4,
+        break_even=12,
     )
     assert kept.managed == 9
 

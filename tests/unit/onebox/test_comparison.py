@@ -21,10 +21,10 @@ def test_each_mode_asks_the_scaler_what_its_users_would() -> None:
     ours = _triggers("spillover")
     assert {m["group"] for m in ours.values()} == {"orders"}
     assert ours["orders-managed"]["holdSeconds"] == f"{180 * DEFAULTS_FACTOR:g}"
-    assert "managedPodsPerNode" not in ours["orders-managed"]  # the minimal metadata unless told the node size
-    told = scaled_objects("q", comparison_config(Setting.HARSH, mode="spillover", profile=SPIKE, whole_nodes=True))
-    assert told["orders-managed"].metadata["managedPodsPerNode"] == "4"  # the cluster's pods per node
-    assert "managedPodsPerNode" not in told["orders-virtual"].metadata
+    assert "managedBreakEven" not in ours["orders-managed"]  # the minimal metadata unless told the break-even
+    told = scaled_objects("q", comparison_config(Setting.HARSH, mode="spillover", profile=SPIKE, break_even=3))
+    assert told["orders-managed"].metadata["managedBreakEven"] == "3"
+    assert "managedBreakEven" not in told["orders-virtual"].metadata
     two = _triggers("two-plain")
     assert set(two) == {"orders-managed", "orders-virtual"}
     assert all("group" not in m and "holdSeconds" not in m for m in two.values())
@@ -89,6 +89,8 @@ def test_cost_bills_virtual_pods_and_nodes_from_launch_at_list_prices() -> None:
     prices = Prices()
     assert prices.virtual_pod_hour() == pytest.approx(0.028)  # 1 OCPU + 2 GB of E4.Flex
     assert prices.node_hour() == pytest.approx(0.074)  # 2 OCPUs + 16 GB
+    assert prices.break_even() == 3  # a node costs 2.64 virtual pods
+    assert Prices(node_ocpus=2.0, node_gb=4.0).break_even() == 2  # 0.056 / 0.028: exactly 2, no float round-up
     cost = cost_of(report, prices)
     assert (cost.virtual_pod_seconds, cost.managed_node_seconds, cost.nodes_launched) == (504.0, 216.0, 2)
     assert cost.dollars == pytest.approx(504 / 3600 * 0.028 + 216 / 3600 * 0.074)

@@ -392,8 +392,9 @@ TABLE_END: Final = "<!-- metadata-table:end -->"
 
 def splice_table(document: str, table: str) -> str:
     """Replace the text between the README's table markers; the markers must exist exactly once."""
-    before, start, rest = document.partition(TABLE_START)
-    _, end, after = rest.partition(TABLE_END)
-    if not start or not end:
-        raise ValueError(f"document lacks the {TABLE_START} / {TABLE_END} markers")
+    counts = (document.count(TABLE_START), document.count(TABLE_END))
+    if counts != (1, 1):
+        raise ValueError(f"document needs the {TABLE_START} / {TABLE_END} markers once each, has {counts}")
+    before, _, rest = document.partition(TABLE_START)
+    after = rest.partition(TABLE_END)[2]
     return f"{before}{TABLE_START}\n{table}\n{TABLE_END}{after}"

@@ -182,7 +182,16 @@ def test_the_splice_replaces_only_what_is_between_the_markers() -> None:
     assert splice_table(document, "new") == f"intro\n{TABLE_START}\nnew\n{TABLE_END}\noutro\n"
 
 
-@pytest.mark.parametrize("document", [f"{TABLE_START} only the start", f"only the end {TABLE_END}", "neither"])
-def test_the_splice_needs_both_markers(document: str) -> None:
-    with pytest.raises(ValueError, match=r"^document lacks the .* markers$"):
+@pytest.mark.parametrize(
+    ("document", "counts"),
+    [
+        (f"{TABLE_START} only the start", (1, 0)),
+        (f"only the end {TABLE_END}", (0, 1)),
+        ("neither", (0, 0)),
+        (f"{TABLE_START} a {TABLE_END} b {TABLE_END}", (1, 2)),  # which table would be replaced?
+        (f"{TABLE_START} a {TABLE_START} b {TABLE_END}", (2, 1)),
+    ],
+)
+def test_the_splice_needs_each_marker_exactly_once(document: str, counts: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"markers once each, has {counts}")):
         splice_table(document, "new")

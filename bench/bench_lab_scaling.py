@@ -23,7 +23,7 @@ import json
 import sys
 from dataclasses import replace
 
-from bench_scaling import LABELS
+from bench_scaling import table_row
 
 from load.consume import WorkModel
 from load.profiles import Profile, SpikeProfile, StepProfile
@@ -119,11 +119,7 @@ def main() -> int:
             for mode in args.modes.split(","):
                 r = asyncio.run(_run(trace, mode, args.seconds, prices))
                 lost = lost or bool(r["lost"])
-                print(
-                    f"| {trace} | {LABELS[mode]} | {r['p50']:.2f} | {r['p95']:.2f} | {r['cost']:.3f} | "
-                    f"{r['virtual_pod_s']:.0f} | {r['node_s']:.0f} | {r['nodes']} |",
-                    flush=True,
-                )
+                print(table_row(r), flush=True)
     finally:
         _pin_instance_type(False)
     return 1 if lost else 0

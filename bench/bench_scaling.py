@@ -71,7 +71,8 @@ async def _run(setting: Setting, trace: str, mode: str, prices: Prices, *, break
     }
 
 
-def _row(r: dict[str, Any]) -> str:
+def table_row(r: dict[str, Any]) -> str:
+    """One run as a row of the comparison's table (bench_lab_scaling.py prints the same)."""
     return (
         f"| {r['trace']} | {_label(r)} | {r['p50']:.2f} | {r['p95']:.2f} | {r['cost']:.3f} | "
         f"{r['virtual_pod_s']:.0f} | {r['node_s']:.0f} | {r['nodes']} |"
@@ -151,7 +152,7 @@ async def run_all(args: argparse.Namespace, prices: Prices) -> list[dict[str, An
                 figures = await _run(setting, trace, mode, prices, break_even=args.break_even)
                 runs[mode] = figures
                 results.append(figures)
-                print(_row(figures), flush=True)
+                print(table_row(figures), flush=True)
             verdict = _verdicts(trace, runs)
             if verdict:
                 print(verdict, flush=True)

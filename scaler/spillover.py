@@ -121,10 +121,10 @@ def share(
         return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
     current = max(decided, need(now, target=target, ready=ready))
     sustained = sustained_need(now, history, hold=hold, target=target, ready=ready)
-    if sustained is not None and sustained < break_even:  # fewer than a node pays for: dearer on managed nodes
-        sustained = 0
     if sustained is None:  # too young to judge: keep what runs or is coming while there is work, buy nothing new
         sustained = max(ready.managed, ready.managed_replicas) if current > 0 else 0
+    elif sustained < break_even:  # fewer than a node pays for: dearer on managed nodes
+        sustained = 0
     managed = max(0, sustained if managed_cap is None else min(sustained, managed_cap))
     keeping_up = decided <= ready.managed
     virtual = max(0, current - ready.managed) if keeping_up else current

@@ -150,9 +150,10 @@ def test_a_sustained_need_below_the_break_even_stays_on_virtual_nodes(
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_a_scaler_too_young_to_judge_keeps_what_runs_below_the_break_even(origin: float) -> None:
-    """The break-even applies to the need the group sustained, never to pods that run: a restart hands back
-    nothing."""
+@pytest.mark.parametrize("break_even", [1, 13])
+def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: float, break_even: int) -> None:
+    """A restarted scaler has seconds of history: it must neither hand back managed capacity nor buy any. The
+    break-even applies to the need the group sustained, never to pods that run."""
     history = _history(origin, [(0, 2, 3), (4, 200, 3)])
     kept = share(
         history[-1],
@@ -163,24 +164,7 @@ def test_a_scaler_too_young_to_judge_keeps_what_runs_below_the_break_even(origin
         ready=Readiness(9, 0),
         managed_cap=12,
         virtual_cap=40,
-        break_even=12,
-    )
-    assert kept.managed == 9
-
-
-@pytest.mark.parametrize("origin", ORIGINS)
-def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: float) -> None:
-    """A restarted scaler has seconds of history: it must neither hand back managed capacity nor buy any."""
-    history = _history(origin, [(0, 2, 3), (4, 200, 3)])
-    kept = share(
-        history[-1],
-        history,
-        hold=HOLD_SECONDS,
-        decided=20,
-        target=10.0,
-        ready=Readiness(9, 0),
-        managed_cap=12,
-        virtual_cap=40,
+        break_even=break_even,
     )
     assert kept == Split(total=20, managed=9, virtual=20, managed_ready=9)
     coming = share(
@@ -192,11 +176,20 @@ def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: 
         ready=Readiness(9, 0, managed_replicas=12),
         managed_cap=12,
         virtual_cap=40,
+        break_even=break_even,
     )
     assert coming.managed == 12  # 3 managed pods waiting for a Karpenter node are kept too
     idle = _history(origin, [(0, 0, 0), (4, 0, 0)])
     released = share(
-        idle[-1], idle, hold=HOLD_SECONDS, decided=0, target=10.0, ready=Readiness(9, 0), managed_cap=12, virtual_cap=40
+        idle[-1],
+        idle,
+        hold=HOLD_SECONDS,
+        decided=0,
+        target=10.0,
+        ready=Readiness(9, 0),
+        managed_cap=12,
+        virtual_cap=40,
+        break_even=break_even,
     )
     assert released == Split(total=0, managed=0, virtual=0, managed_ready=9)
 

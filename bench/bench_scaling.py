@@ -5,7 +5,7 @@ real consumers, all on 127.0.0.1).
     python bench/bench_scaling.py                                   # every trace, mode and setting (~90 min)
     python bench/bench_scaling.py --settings harsh --traces spike   # one cell of the table
     python bench/bench_scaling.py --json out.json                   # also keep every figure
-    python bench/bench_scaling.py --modes spillover --break-even    # ours told managedBreakEven (from the prices)
+    python bench/bench_scaling.py --node-gb 8 --break-even          # other prices: tell ours their managedBreakEven
 
 Per run: message wait p50/p95, cost (onebox.harness.cost, prices from flags), virtual pod-seconds, managed
 node-seconds (launch to termination) and nodes launched. After each trace, ours against two plain ScaledObjects and
@@ -114,7 +114,8 @@ def main() -> int:
     parser.add_argument(
         "--break-even",
         action="store_true",
-        help="tell ours the consumers a node must carry to pay for itself (managedBreakEven, from the prices)",
+        help="tell ours the consumers a node must carry to pay for itself at the price flags (managedBreakEven; "
+        "without it ours keeps the default, 3, that of the default prices)",
     )
     prices = Prices()
     for name, default in asdict(prices).items():

@@ -271,11 +271,12 @@ class TriggerConfig(SourceKeys):
         Param(
             "managedBreakEven",
             "`tier: managed` in a `group`: the consumers a managed node must carry to cost less than running them "
-            "on virtual nodes (node price / virtual pod price, rounded up). A sustained need below it stays on "
-            "virtual nodes, so Karpenter buys no node for a baseline of a pod or two.",
+            "on virtual nodes (node price / virtual pod price, rounded up; 3 for deploy/karpenter's smallest shape "
+            "against the examples' virtual pods at OCI list prices). A sustained need below it stays on virtual "
+            "nodes, so Karpenter buys no node for a baseline of a pod or two. `1` moves any sustained need.",
             minimum=1,
         ),
-    ] = 1
+    ] = 3
     tier: Annotated[
         Tier | None,
         Param(

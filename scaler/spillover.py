@@ -16,9 +16,11 @@ The tiers then share the need:
 * **managed** follows the need the group *sustains*: bursts shorter than ``holdSeconds`` (180 s by default: new
   nodes could not serve them, an OCI node takes minutes to join) are left to virtual nodes, and a need that lasted
   ``holdSeconds`` is kept for ``holdSeconds`` after it ends, so a dip never hands back nodes that cost a Karpenter
-  round trip. A scaler with less than a window of readings (just restarted) keeps the managed replicas there
-  are (Ready or waiting for a node) while the group has any need, and buys nothing new. A sustained need below
-  ``managedBreakEven`` (the consumers a node must carry to cost less than virtual pods) stays on virtual nodes;
+  round trip. Kept, not bought: the managed share grows no further than the need now (or the managed pods there
+  are), so a need that ends just as it completes a window buys no node for the quiet after it. A scaler with less
+  than a window of readings (just restarted) keeps the managed replicas there are (Ready or waiting for a node)
+  while the group has any need, and buys nothing new. A sustained need below ``managedBreakEven`` (the consumers a
+  node must carry to cost less than virtual pods) stays on virtual nodes;
 * **virtual** absorbs a burst at once and is handed back once managed capacity is Ready *and keeping up*: while the
   backlog needs more consumers than the managed tier has Ready (``decided > managedReady``), the virtual tier covers
   the whole need, so the managed pods that turn Ready mid-burst drain it faster instead of replacing virtual ones;
@@ -121,10 +123,15 @@ def share(
         return split(decided, managed_cap=managed_cap, virtual_cap=virtual_cap, managed_ready=None)
     current = max(decided, need(now, target=target, ready=ready))
     sustained = sustained_need(now, history, hold=hold, target=target, ready=ready)
+    there = max(ready.managed, ready.managed_replicas)  # managed pods that run or wait for a node
     if sustained is None:  # too young to judge: keep what runs or is coming while there is work, buy nothing new
-        sustained = max(ready.managed, ready.managed_replicas) if current > 0 else 0
-    elif sustained < break_even:  # fewer than a node pays for: dearer on managed nodes
-        sustained = 0
+        sustained = there if current > 0 else 0
+    else:
+        # The hold keeps capacity through a dip; it never buys what the group no longer needs now (a need that
+        # lasted a window and then ended would otherwise buy a node that arrives after the load is gone).
+        sustained = min(sustained, max(current, there))
+        if sustained < break_even:  # fewer than a node pays for: dearer on managed nodes
+            sustained = 0
     managed = max(0, sustained if managed_cap is None else min(sustained, managed_cap))
     keeping_up = decided <= ready.managed
     virtual = max(0, current - ready.managed) if keeping_up else current

@@ -55,7 +55,7 @@ def comparison_config(setting: Setting, *, mode: str, profile: Profile, break_ev
 
     ``break_even`` tells our managed member what its user would work out from their prices, the consumers a node
     must carry to cost less than virtual pods (``managedBreakEven``); None runs ours on the minimal metadata the
-    README shows."""
+    README shows, whose default break-even is that of the default prices."""
     managed_max, virtual_max, pods_per_node = 12, 40, 4
     one_tier = mode in ("all-managed", "all-virtual")
     managed_cap = managed_max + virtual_max if one_tier else managed_max

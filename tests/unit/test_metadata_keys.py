@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from onebox.harness.cost import Prices
 from scaler.errors import MetadataError
 from scaler.metadata import (
     TABLE_END,
@@ -47,12 +48,12 @@ def test_a_managed_group_member_with_drain_and_lead() -> None:
             "maxReplicas": "12",
             "group": "orders",
             "holdSeconds": "36",
-            "managedBreakEven": "3",
+            "managedBreakEven": "4",
         }
     ).config
     assert (config.policy, config.drain_seconds, config.throughput_per_replica) == (Policy.DRAIN, 10.0, 2.5)
     assert (config.lead_seconds, config.tier, config.max_replicas, config.group) == (30.0, Tier.MANAGED, 12, "orders")
-    assert (config.hold_seconds, config.managed_break_even) == (36.0, 3)
+    assert (config.hold_seconds, config.managed_break_even) == (36.0, 4)
 
 
 @pytest.mark.parametrize(
@@ -68,8 +69,11 @@ def test_the_break_even_is_a_whole_number_of_consumers(raw: str, problem: str) -
     assert found[0].startswith(problem), found
 
 
-def test_any_sustained_need_moves_to_managed_nodes_unless_told_otherwise() -> None:
-    assert parse_metadata({"source": "oci-queue", "queueId": QUEUE}).config.managed_break_even == 1
+def test_the_default_break_even_is_that_of_the_shipped_shapes_at_list_prices() -> None:
+    """The default documents a price ratio (deploy/karpenter's smallest node against the examples' virtual pods);
+    the benchmark's cost model carries the same list prices, so a price change there must revisit the default."""
+    assert parse_metadata({"source": "oci-queue", "queueId": QUEUE}).config.managed_break_even == 3
+    assert Prices().break_even() == 3
 
 
 def test_a_virtual_group_member_naming_the_managed_cap() -> None:

@@ -123,9 +123,39 @@ def test_a_short_burst_stays_on_virtual_nodes(origin: float) -> None:
 
 @pytest.mark.parametrize("origin", ORIGINS)
 @pytest.mark.parametrize(
+    ("busy_now", "managed_there", "managed"),
+    [
+        (1, 0, 0),  # the need ended as it completed a window: no node for the quiet after it (1 < break-even 3)
+        (5, 0, 5),  # half of it is still there: buy that much, not the 10 the window saw
+        (1, 8, 8),  # what is already there (running or waiting for a node) is held through the dip
+        (12, 0, 10),  # a need above the window's is the backlog's: the sustained 10 moves, virtual covers the rest
+    ],
+)
+def test_the_hold_keeps_managed_capacity_but_buys_none_the_group_no_longer_needs(
+    origin: float, busy_now: int, managed_there: int, managed: int
+) -> None:
+    """The replay the defaults settings measured: a need of 10 that lasted the whole window ended at its last
+    reading, and the hold, meant to keep nodes through a dip, bought one that was Ready after the load had gone."""
+    history = _history(origin, [(float(t), 5.0, 10) for t in range(0, 121, 2)] + [(122.0, 0.0, busy_now)])
+    split = share(
+        history[-1],
+        history,
+        hold=HOLD_SECONDS,
+        decided=0,
+        target=10.0,
+        ready=Readiness(managed=0, virtual=20, managed_replicas=managed_there),
+        managed_cap=12,
+        virtual_cap=40,
+        break_even=3,
+    )
+    assert split.managed == managed
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+@pytest.mark.parametrize(
     ("busy", "break_even", "managed_ready", "managed", "virtual"),
     [
-        (2, 1, 2, 2, 0),  # any sustained need moves (the default): 2 Ready managed keep up, virtual hands back
+        (2, 1, 2, 2, 0),  # at break-even 1 any sustained need moves: 2 Ready managed keep up, virtual hands back
         (2, 3, 0, 0, 2),  # two consumers do not pay for a node: the baseline stays on virtual nodes
         (3, 3, 0, 3, 3),  # three do: managed takes them, virtual covers them until they are Ready
         (10, 3, 3, 10, 7),  # above the break-even all of it moves; virtual covers what 3 Ready managed do not

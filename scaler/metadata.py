@@ -270,10 +270,9 @@ class TriggerConfig(SourceKeys):
         int,
         Param(
             "managedBreakEven",
-            "`tier: managed` in a `group`: the consumers a managed node must carry to cost less than running them "
-            "on virtual nodes (node price / virtual pod price, rounded up; 3 for deploy/karpenter's smallest shape "
-            "against the examples' virtual pods at OCI list prices). A sustained need below it stays on virtual "
-            "nodes, so Karpenter buys no node for a baseline of a pod or two. `1` moves any sustained need.",
+            "`tier: managed` in a `group`: the consumers a node must carry to cost less than on virtual nodes (node "
+            "price / virtual pod price, rounded up; 3 at list prices for the shapes in deploy/). A sustained need "
+            "below it stays on virtual nodes: no node for a pod or two. `1` moves any sustained need.",
             minimum=1,
         ),
     ] = 3

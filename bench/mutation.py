@@ -5,7 +5,7 @@ spill-over split and the metadata parser are pure and cheap to test, so each of 
 own unit tests only (not the whole suite: the machine has two cores, and mutmut runs the tests of a function once
 per mutant of it).
 
-    python bench/mutation.py                        # policy.py, routing.py, metadata.py: about 3.5 minutes
+    python bench/mutation.py                        # policy, routing, metadata, spillover: about 1-4 minutes
     python bench/mutation.py scaler/routing.py      # one file (its tests are found by name)
     python bench/mutation.py --keep                 # keep the work copy to inspect with `mutmut show NAME`
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FILES = ("scaler/policy.py", "scaler/routing.py", "scaler/metadata.py")
+DEFAULT_FILES = ("scaler/policy.py", "scaler/routing.py", "scaler/metadata.py", "scaler/spillover.py")
 KILLED = frozenset({"killed", "timeout", "caught by type check"})
 """mutmut statuses that mean a check noticed the mutant (a timeout is a mutant that loops: noticed)."""
 NOT_TESTED = frozenset({"skipped", "not checked"})

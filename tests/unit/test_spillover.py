@@ -30,6 +30,7 @@ def test_ceil_div_on_the_milli_grid(value: float, per: float, expected: int) -> 
         (5, 40, Readiness(6, 4), 10),  # a consumer may hold a batch: never more busy than ready
         (35, 3, Readiness(12, 0), 4),  # the backlog term wins when higher
         (5, None, Readiness(12, 3), 1),  # Streaming: no in-flight notion, backlog only
+        (0, None, Readiness(12, 3), 0),  # ... so no lag is no need, whatever runs
         (0, -2, Readiness(3, 0), 0),  # a nonsensical negative count counts nothing
     ],
 )
@@ -70,6 +71,24 @@ def test_a_need_sustained_for_the_hold_counts_and_is_kept_for_the_hold(origin: f
 def test_a_dip_shorter_than_the_hold_does_not_lower_it(origin: float) -> None:
     history = _series(origin, [(t, 3 if 22 <= t <= 25 else 10) for t in range(0, 31)])
     assert _sustained(history) == 10  # the window ending at t=21 saw 10 throughout, and t=21 is within 10 s
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_quiet_window_sustains_no_need(origin: float) -> None:
+    assert _sustained(_series(origin, [(t, 0) for t in range(0, 21)])) == 0
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_the_window_reaches_back_exactly_the_hold(origin: float) -> None:
+    """A reading exactly ``hold`` before another is in that reading's window: a dip there is not sustained."""
+    assert _sustained(_series(origin, [(0, 5), (10, 1), (20, 5)])) == 1
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_burst_at_the_start_of_the_history_is_not_a_window(origin: float) -> None:
+    """The first readings have less than a window behind them, so their least need is no sustained need."""
+    history = _series(origin, [(t, 10 if t <= 4 else 1) for t in range(0, 14)])
+    assert _sustained(history) == 1
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
@@ -209,6 +228,19 @@ def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: 
         break_even=break_even,
     )
     assert coming.managed == 12  # 3 managed pods waiting for a Karpenter node are kept too
+    last = _history(origin, [(0, 2, 3), (4, 0, 1)])
+    tail = share(
+        last[-1],
+        last,
+        hold=HOLD_SECONDS,
+        decided=0,
+        target=10.0,
+        ready=Readiness(9, 0),
+        managed_cap=12,
+        virtual_cap=40,
+        break_even=break_even,
+    )
+    assert tail.managed == 9  # one message still worked on is work: nothing handed back yet
     idle = _history(origin, [(0, 0, 0), (4, 0, 0)])
     released = share(
         idle[-1],
@@ -248,6 +280,8 @@ def test_without_readiness_the_group_is_pure_overflow_of_the_decided_count() -> 
     now = Load(at=5.0, backlog=150, in_flight=30)
     split = share(now, (now,), hold=HOLD_SECONDS, decided=15, target=10.0, ready=None, managed_cap=12, virtual_cap=40)
     assert split == Split(total=15, managed=12, virtual=3, managed_ready=None)
+    capped = share(now, (now,), hold=HOLD_SECONDS, decided=90, target=10.0, ready=None, managed_cap=12, virtual_cap=40)
+    assert capped == Split(total=90, managed=12, virtual=40, managed_ready=None)
 
 
 def test_the_policy_count_stands_in_for_the_backlog_term_now() -> None:

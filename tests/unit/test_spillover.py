@@ -203,56 +203,28 @@ def test_a_sustained_need_below_the_break_even_stays_on_virtual_nodes(
 def test_a_short_history_keeps_what_is_ready_while_the_group_has_a_need(origin: float, break_even: int) -> None:
     """A restarted scaler has seconds of history: it must neither hand back managed capacity nor buy any. The
     break-even applies to the need the group sustained, never to pods that run."""
-    history = _history(origin, [(0, 2, 3), (4, 200, 3)])
-    kept = share(
-        history[-1],
-        history,
-        hold=HOLD_SECONDS,
-        decided=20,
-        target=10.0,
-        ready=Readiness(9, 0),
-        managed_cap=12,
-        virtual_cap=40,
-        break_even=break_even,
-    )
-    assert kept == Split(total=20, managed=9, virtual=20, managed_ready=9)
-    coming = share(
-        history[-1],
-        history,
-        hold=HOLD_SECONDS,
-        decided=20,
-        target=10.0,
-        ready=Readiness(9, 0, managed_replicas=12),
-        managed_cap=12,
-        virtual_cap=40,
-        break_even=break_even,
-    )
+
+    def young(loads: list[tuple[float, float, int]], decided: int, ready: Readiness) -> Split:
+        history = _history(origin, loads)
+        return share(
+            history[-1],
+            history,
+            hold=HOLD_SECONDS,
+            decided=decided,
+            target=10.0,
+            ready=ready,
+            managed_cap=12,
+            virtual_cap=40,
+            break_even=break_even,
+        )
+
+    busy: list[tuple[float, float, int]] = [(0, 2, 3), (4, 200, 3)]
+    assert young(busy, 20, Readiness(9, 0)) == Split(total=20, managed=9, virtual=20, managed_ready=9)
+    coming = young(busy, 20, Readiness(9, 0, managed_replicas=12))
     assert coming.managed == 12  # 3 managed pods waiting for a Karpenter node are kept too
-    last = _history(origin, [(0, 2, 3), (4, 0, 1)])
-    tail = share(
-        last[-1],
-        last,
-        hold=HOLD_SECONDS,
-        decided=0,
-        target=10.0,
-        ready=Readiness(9, 0),
-        managed_cap=12,
-        virtual_cap=40,
-        break_even=break_even,
-    )
+    tail = young([(0, 2, 3), (4, 0, 1)], 0, Readiness(9, 0))
     assert tail.managed == 9  # one message still worked on is work: nothing handed back yet
-    idle = _history(origin, [(0, 0, 0), (4, 0, 0)])
-    released = share(
-        idle[-1],
-        idle,
-        hold=HOLD_SECONDS,
-        decided=0,
-        target=10.0,
-        ready=Readiness(9, 0),
-        managed_cap=12,
-        virtual_cap=40,
-        break_even=break_even,
-    )
+    released = young([(0, 0, 0), (4, 0, 0)], 0, Readiness(9, 0))
     assert released == Split(total=0, managed=0, virtual=0, managed_ready=9)
 
 
